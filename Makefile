@@ -1,0 +1,72 @@
+# SELF-e top-level Makefile: the README's two commands (`make demo`, `make test`)
+# and the steps they are made of. CMake builds user space; Kbuild builds the module.
+
+SHELL     := /bin/bash
+ROOT      := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD     ?= $(ROOT)/build
+JOBS      ?= $(shell nproc)
+
+
+# Kernel build directory for `make module`; the running kernel's when it has one.
+KDIR       ?= $(wildcard /lib/modules/$(shell uname -r)/build)
+# Where `make module` builds. Building in a copy keeps builds for several kernels apart.
+MODULE_OUT ?= $(BUILD)/kmod/$(notdir $(abspath $(KDIR)))
+
+.PHONY: all deps .deps-checked module static debug tsan asan bench test demo clean help
+
+all: debug
+
+help:
+	@echo "make demo      boot the rig, run VMs that share memory, show what self-e sees"
+	@echo "make test      install what is missing, build everything, run all tests"
+	@echo "make deps      install the Debian packages the build and tests need"
+	@echo "make module KDIR=<kernel build dir> [MODULE_OUT=dir]   build self_e.ko"
+	@echo "make bench     build and run the benchmarks"
+
+deps:
+	@$(ROOT)/scripts/deps.sh install
+
+# Only installs when something is missing, so repeated runs stay fast.
+.deps-checked:
+	@$(ROOT)/scripts/deps.sh check-or-install
+
+# Kbuild writes its objects next to the sources, so build in a copy of them.
+module:
+	@test -n "$(KDIR)" || { echo "make module: no kernel build dir here; pass KDIR=/path/to/kernel/build" >&2; exit 2; }
+	@test -f "$(KDIR)/Makefile" || { echo "make module: $(KDIR) is not a kernel build dir (no Makefile)" >&2; exit 2; }
+	@mkdir -p $(MODULE_OUT)/kmod
+	@cp $(ROOT)/Kbuild $(MODULE_OUT)/Kbuild
+	@cp -r $(ROOT)/kmod/. $(MODULE_OUT)/kmod/
+	$(MAKE) -C $(KDIR) M=$(MODULE_OUT) modules
+	@echo "built $(MODULE_OUT)/self_e.ko"
+
+# One CMake build tree per flavour.
+define cmake_build
+	@cmake -S $(ROOT) -B $(BUILD)/$(1) $(2) >/dev/null
+	@cmake --build $(BUILD)/$(1) -j $(JOBS)
+endef
+
+debug: .deps-checked
+	$(call cmake_build,debug,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+
+# Static binaries for the rig's initramfs.
+static: .deps-checked
+	$(call cmake_build,static,-DCMAKE_BUILD_TYPE=Release -DSELF_E_STATIC=ON -DSELF_E_TESTS=OFF -DSELF_E_BENCH=OFF)
+
+tsan: .deps-checked
+	$(call cmake_build,tsan,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSELF_E_SANITIZE=thread -DSELF_E_BENCH=OFF)
+
+asan: .deps-checked
+	$(call cmake_build,asan,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSELF_E_SANITIZE=address -DSELF_E_BENCH=OFF)
+
+# Everything, tested: unit tests, sanitizer runs, the rig on both kernels.
+test: .deps-checked
+	@BUILD=$(BUILD) $(ROOT)/scripts/test-all.sh
+
+bench: debug
+	$(BUILD)/debug/bench/ring_bench
+
+-include $(ROOT)/tests/vm/rig.mk
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,80 @@
+// The consumer side of a SELF-e ring, in C++, over the shared algorithm in
+// kmod/self_e_ring.h (the same code the module's producers run).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "self_e/event.hpp"
+#include "self_e_ring.h"
+
+namespace self_e {
+
+// Totals over all lanes of a ring, read from its producer states.
+struct RingCounters {
+    std::uint64_t reserved = 0;      // positions taken (events kept + LOST records)
+    std::uint64_t dropped = 0;       // events dropped because a lane was full
+    std::uint64_t lost_pending = 0;  // dropped, not yet reported by a LOST record
+    std::uint64_t lost_records = 0;  // LOST records written
+    // Events offered to the ring: kept plus dropped.
+    std::uint64_t offered() const noexcept { return reserved - lost_records + dropped; }
+};
+
+RingCounters ring_counters(const self_e_ring_view& view) noexcept;
+
+// Reads one ring, mapped from the module or held in a LocalRing. One consumer
+// per ring: the ring's algorithm allows no more.
+class RingConsumer {
+public:
+    explicit RingConsumer(const self_e_ring_view& view) noexcept : view_(view) {}
+
+    // Hands each published record to fn(const Event&, lane) without copying,
+    // lane by lane in position order, at most max_per_lane per lane, then
+    // gives the slots back to the producers. Returns the number of records.
+    template <typename Fn>
+    std::size_t drain(Fn&& fn, std::uint64_t max_per_lane = UINT64_MAX)
+    {
+        std::size_t total = 0;
+        for (std::uint32_t lane = 0; lane < view_.nr_lanes; ++lane) {
+            const std::uint64_t start = self_e_ring_consumer_pos(&view_, lane);
+            std::uint64_t pos = start;
+            while (pos - start < max_per_lane) {
+                const Event* ev = self_e_ring_peek(&view_, lane, pos);
+                if (!ev)
+                    break;
+                fn(*ev, lane);
+                ++pos;
+            }
+            if (pos != start) {
+                self_e_ring_release(&view_, lane, pos);
+                total += pos - start;
+            }
+        }
+        return total;
+    }
+
+    const self_e_ring_view& view() const noexcept { return view_; }
+
+private:
+    self_e_ring_view view_;
+};
+
+// A ring in ordinary memory, laid out as the module lays out a mapped one:
+// for tests, benchmarks and replaying recordings through the same code.
+class LocalRing {
+public:
+    LocalRing(std::uint32_t nr_lanes, std::uint32_t lane_order, std::uint16_t vm_id = 0);
+
+    const self_e_ring_view& view() const noexcept { return view_; }
+
+private:
+    struct FreeDeleter {
+        void operator()(void* p) const noexcept { std::free(p); }
+    };
+    std::unique_ptr<void, FreeDeleter> memory_;
+    self_e_ring_view view_{};
+};
+
+}  // namespace self_e
