@@ -222,8 +222,8 @@ struct self_e_vm_info {
 
 enum self_e_genl_cmd {
 	SELF_E_CMD_UNSPEC,
-	SELF_E_CMD_LIST_VMS,	/* dump: one message per VM */
-	SELF_E_CMD_GET_STATS,	/* module-wide counters */
+	SELF_E_CMD_LIST_VMS,	/* dump: one message per VM (SELF_E_A_VM_ID: only that one) */
+	SELF_E_CMD_GET_STATS,	/* module-wide counters, or one VM's with SELF_E_A_VM_ID */
 	SELF_E_CMD_VM_NEW,	/* notification */
 	SELF_E_CMD_VM_DEL,	/* notification */
 	SELF_E_CMD_MEMSLOT,	/* notification */
@@ -244,6 +244,8 @@ enum self_e_genl_attr {
 	SELF_E_A_DROPPED,	/* u64 */
 	SELF_E_A_READERS,	/* u32: readers attached */
 	SELF_E_A_PAD,
+	SELF_E_A_NR_VMS,	/* u32: VMs tracked (GET_STATS without a VM id) */
+	SELF_E_A_CHANGE,	/* u8: SELF_E_MEMSLOT_* of a MEMSLOT notification */
 	__SELF_E_A_MAX,
 };
 #define SELF_E_A_MAX (__SELF_E_A_MAX - 1)

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/self-e. Root only (CAP_SYS_ADMIN): page-access traces are a side
+ * channel into the guests.
+ *
+ *  - read() with no setup: the text stream of all VMs, one event a line
+ *    (self_e_text.h). After SELF_E_IOC_ATTACH, read() streams that VM only
+ *    and returns 0 (EOF) once the VM's end has been read.
+ *  - ioctl(): attach, event mask, stats, VM description.
+ *  - mmap(): the attached ring (kring.c) for libself.
+ *  - poll(): readable at the watermark; EPOLLHUP once an attached VM ended.
+ * The module stays loaded while a file is open or mapped (fops.owner).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "self_e.h"
+
+/* Pop the oldest published record of any lane and format it into r->line. */
+static bool next_line(struct self_e_reader *r)
+{
+	const struct self_e_ring_view *v = &r->ring.view;
+	const struct self_e_event *best = NULL, *ev;
+	struct self_e_event copy;
+	struct self_e_vm *vm;
+	u32 lane, best_lane = 0;
+	u64 hva = 0;
+
+	for (lane = 0; lane < v->nr_lanes; lane++) {
+		ev = self_e_ring_peek(v, lane, self_e_ring_consumer_pos(v, lane));
+		if (ev && (!best || ev->ts_ns < best->ts_ns)) {
+			best = ev;
+			best_lane = lane;
+		}
+	}
+	if (!best)
+		return false;
+	/* Copy first: the slot is the producers' again once released. */
+	copy = *best;
+	self_e_ring_release(v, best_lane, self_e_ring_consumer_pos(v, best_lane) + 1);
+
+	if (copy.gfn != SELF_E_GFN_NONE && copy.type != SELF_E_EV_ACCESS) {
+		vm = r->vm;
+		if (vm)
+			hva = self_e_vm_hva(vm, copy.gfn);
+		else if ((vm = self_e_vm_get_by_id(copy.vm_id))) {
+			hva = self_e_vm_hva(vm, copy.gfn);
+			self_e_vm_put(vm);
+		}
+	}
+	r->line_len = self_e_format_event(r->line, &copy, hva);
+	r->line_off = 0;
+	return true;
+}
+
+static bool reader_done(struct self_e_reader *r)
+{
+	return self_e_reader_ended(r) && !self_e_reader_readable(r, 1);
+}
+
+static int ensure_started(struct self_e_reader *r)
+{
+	/* A reader that never attached reads all VMs as text. */
+	return r->active ? 0 : self_e_reader_start(r, NULL, 0, 1);
+}
+
+static ssize_t self_e_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct self_e_reader *r = file->private_data;
+	size_t copied = 0;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	mutex_lock(&r->lock);
+	ret = ensure_started(r);
+	if (ret)
+		goto out;
+	for (;;) {
+		while (copied < count) {
+			size_t n;
+
+			if (r->line_off == r->line_len && !next_line(r))
+				break;
+			n = min_t(size_t, count - copied, r->line_len - r->line_off);
+			if (copy_to_user(buf + copied, r->line + r->line_off, n)) {
+				ret = copied ? copied : -EFAULT;
+				goto out;
+			}
+			r->line_off += n;
+			copied += n;
+		}
+		if (copied || reader_done(r))
+			break;
+		if (file->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		mutex_unlock(&r->lock);
+		ret = wait_event_interruptible(r->wait, self_e_reader_readable(r, 1) ||
+							self_e_reader_ended(r));
+		mutex_lock(&r->lock);
+		if (ret)
+			goto out;
+	}
+	ret = copied;
+out:
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+static __poll_t self_e_poll(struct file *file, poll_table *wait)
+{
+	struct self_e_reader *r = file->private_data;
+	__poll_t mask = 0;
+
+	mutex_lock(&r->lock);
+	if (ensure_started(r)) {
+		mutex_unlock(&r->lock);
+		return EPOLLERR;
+	}
+	poll_wait(file, &r->wait, wait);
+	if (self_e_reader_readable(r, r->watermark))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (self_e_reader_ended(r))
+		mask |= EPOLLHUP | (self_e_reader_readable(r, 1) ? EPOLLIN | EPOLLRDNORM : 0);
+	mutex_unlock(&r->lock);
+	return mask;
+}
+
+static int ioctl_attach(struct self_e_reader *r, void __user *arg)
+{
+	struct self_e_attach a;
+	struct self_e_vm *vm;
+	int ret, i;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags & ~SELF_E_ATTACH_BY_PID || a.event_mask & ~SELF_E_EVENT_MASK_ALL ||
+	    a.reserved0)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(a.reserved); i++)
+		if (a.reserved[i])
+			return -EINVAL;
+	if (r->active)
+		return -EBUSY;
+
+	if (a.flags & SELF_E_ATTACH_BY_PID)
+		vm = a.pid > 0 && a.pid <= PID_MAX_LIMIT ? self_e_vm_get_by_pid(a.pid) : NULL;
+	else
+		vm = self_e_vm_get_by_id(a.vm_id);
+	if (!vm)
+		return (a.flags & SELF_E_ATTACH_BY_PID) ? -ESRCH : -ENOENT;
+
+	if (a.event_mask)
+		WRITE_ONCE(r->mask, a.event_mask);
+	a.vm_id = vm->id;
+	a.pid = vm->pid;
+	ret = self_e_reader_start(r, vm, a.ring_bytes, a.watermark);
+	if (ret) {
+		self_e_vm_put(vm);
+		return ret;
+	}
+	a.ring_bytes = self_e_ring_data_bytes(r->ring.view.nr_lanes, r->ring.view.lane_order);
+	a.watermark = r->watermark;
+	a.nr_lanes = r->ring.view.nr_lanes;
+	a.lane_order = r->ring.view.lane_order;
+	a.cons_offset = 0;
+	a.cons_size = r->ring.cons_size;
+	a.ring_offset = r->ring.cons_size;
+	a.ring_size = r->ring.ring_size;
+	if (copy_to_user(arg, &a, sizeof(a))) {
+		/* The caller cannot know the ring: leave the file as it was. */
+		self_e_reader_stop(r);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int ioctl_get_vm(void __user *arg)
+{
+	struct self_e_memslot *slots = NULL;
+	struct self_e_vm_info info;
+	struct self_e_vm *vm;
+	u32 room, have;
+	int ret = 0;
+
+	if (copy_from_user(&info, arg, sizeof(info)))
+		return -EFAULT;
+	if (info.reserved[0] || info.reserved[1] || info.nr_slots > 4096)
+		return -EINVAL;
+	vm = self_e_vm_get_by_id(info.vm_id);
+	if (!vm)
+		return -ENOENT;
+
+	room = info.nr_slots;
+	if (room) {
+		slots = kcalloc(room, sizeof(*slots), GFP_KERNEL);
+		if (!slots) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	have = self_e_vm_copy_slots(vm, slots, room);
+	info.pid = vm->pid;
+	info.nr_vcpus = self_e_vm_nr_vcpus(vm);
+	info.nr_slots = have;
+	if (room && copy_to_user(u64_to_user_ptr(info.slots_ptr), slots,
+				 min(room, have) * sizeof(*slots)))
+		ret = -EFAULT;
+	else if (copy_to_user(arg, &info, sizeof(info)))
+		ret = -EFAULT;
+out:
+	kfree(slots);
+	self_e_vm_put(vm);
+	return ret;
+}
+
+static long self_e_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct self_e_reader *r = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct self_e_stats st;
+	u64 mask;
+	long ret;
+
+	mutex_lock(&r->lock);
+	switch (cmd) {
+	case SELF_E_IOC_ATTACH:
+		ret = ioctl_attach(r, uarg);
+		break;
+	case SELF_E_IOC_SET_MASK:
+		ret = -EFAULT;
+		if (get_user(mask, (u64 __user *)uarg))
+			break;
+		ret = -EINVAL;
+		if (mask & ~SELF_E_EVENT_MASK_ALL)
+			break;
+		WRITE_ONCE(r->mask, mask);
+		ret = 0;
+		break;
+	case SELF_E_IOC_GET_STATS:
+		ret = -EINVAL;
+		if (!r->active)
+			break;
+		self_e_reader_stats(r, &st);
+		ret = copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+		break;
+	case SELF_E_IOC_GET_VM:
+		ret = ioctl_get_vm(uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+static int self_e_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct self_e_reader *r = file->private_data;
+	int ret;
+
+	mutex_lock(&r->lock);
+	ret = r->active ? self_e_kring_mmap(&r->ring, vma) : -EINVAL;
+	mutex_unlock(&r->lock);
+	return ret;
+}
+
+static int self_e_open(struct inode *inode, struct file *file)
+{
+	struct self_e_reader *r;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	r = self_e_reader_new();
+	if (!r)
+		return -ENOMEM;
+	file->private_data = r;
+	return stream_open(inode, file);
+}
+
+static int self_e_release(struct inode *inode, struct file *file)
+{
+	self_e_reader_free(file->private_data);
+	return 0;
+}
+
+static const struct file_operations self_e_fops = {
+	.owner = THIS_MODULE,
+	.open = self_e_open,
+	.release = self_e_release,
+	.read = self_e_read,
+	.poll = self_e_poll,
+	.unlocked_ioctl = self_e_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = self_e_mmap,
+	/* no llseek: stream_open() makes seeking fail with -ESPIPE */
+};
+
+static struct miscdevice self_e_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = SELF_E_DEVICE_NAME,
+	.fops = &self_e_fops,
+	.mode = 0666,	/* everyone may try; open() itself needs CAP_SYS_ADMIN (EPERM) */
+};
+
+int self_e_dev_init(void)
+{
+	return misc_register(&self_e_misc);
+}
+
+void self_e_dev_exit(void)
+{
+	misc_deregister(&self_e_misc);
+}

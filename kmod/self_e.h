@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * self_e.ko internals shared between its files.
+ *
+ *   self_e_main.c	init/exit: wires the parts together in order
+ *   ksyms.c		finding unexported kernel symbols
+ *   kring.c		a ring's kernel memory, its mmap
+ *   vm.c		the VM registry: discovery, ids, memslot mirror, teardown
+ *   reader.c		readers (open files): delivery into their rings, wake-ups
+ *   dev.c		/dev/self-e: read (text), ioctl, mmap, poll
+ *   src_fault.c	event source: KVM MMU mappings (guest page faults)
+ *   notify.c		deferred generic-netlink notifications
+ *   netlink.c		the generic-netlink family
+ */
+#ifndef _SELF_E_INTERNAL_H
+#define _SELF_E_INTERNAL_H
+
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "uapi/self_e.h"
+#include "self_e_ring.h"
+#include "self_e_text.h"
+
+struct kvm;
+struct sk_buff;
+struct vm_area_struct;
+
+/* ---- ksyms.c ----------------------------------------------------------- */
+
+int self_e_ksyms_init(void);
+unsigned long self_e_lookup_symbol(const char *name);
+
+/* ---- kring.c ----------------------------------------------------------- */
+
+/* One ring's kernel memory: two vmalloc areas that user space maps. */
+struct self_e_kring {
+	struct self_e_ring_view view;
+	struct self_e_ring_header *hdr;
+	void *cons_area;		/* read-write for the consumer */
+	void *ring_area;		/* read-only: header, producer states, records */
+	size_t cons_size, ring_size;	/* page multiples */
+};
+
+int self_e_kring_alloc(struct self_e_kring *kr, u32 ring_bytes, u16 vm_id, u32 watermark);
+void self_e_kring_free(struct self_e_kring *kr);
+int self_e_kring_mmap(struct self_e_kring *kr, struct vm_area_struct *vma);
+u64 self_e_kring_dropped(const struct self_e_kring *kr);
+
+/* ---- vm.c -------------------------------------------------------------- */
+
+struct self_e_slots {
+	struct rcu_head rcu;
+	u32 nr;
+	struct self_e_memslot slot[];
+};
+
+struct self_e_vm {
+	struct hlist_node hash_node;	/* in the registry's hash by kvm; RCU */
+	struct kvm *kvm;		/* the key; not dereferenced once dead */
+	u16 id;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
+	bool dead;			/* destroyed: hooks emit nothing more */
+	bool ended;			/* VM_DESTROY delivered: readers reach EOF */
+	refcount_t ref;			/* the registry's, plus one per reader */
+	spinlock_t lock;		/* readers list and slots updates */
+	struct list_head readers;	/* attached readers; RCU */
+	struct self_e_slots __rcu *slots;
+	u64 __percpu *events;		/* events offered to readers */
+	struct rcu_head rcu;
+};
+
+int self_e_vm_init(void);
+void self_e_vm_exit(void);
+struct self_e_vm *self_e_vm_find_rcu(const struct kvm *kvm);
+struct self_e_vm *self_e_vm_get_by_id(u32 id);
+struct self_e_vm *self_e_vm_get_by_pid(pid_t pid);
+void self_e_vm_put(struct self_e_vm *vm);
+u64 self_e_vm_hva(const struct self_e_vm *vm, u64 gfn);
+int self_e_vm_copy_slots(struct self_e_vm *vm, struct self_e_memslot *out, u32 max);
+u32 self_e_vm_nr_vcpus(struct self_e_vm *vm);
+
+/* Calls fn for each live VM, in id order, from id @from on; stops when fn returns non-zero. */
+int self_e_vm_for_each(u32 from, int (*fn)(struct self_e_vm *vm, void *arg), void *arg);
+void self_e_vm_counts(u32 *nr_vms);
+
+/* ---- reader.c ---------------------------------------------------------- */
+
+enum self_e_reader_bits {
+	SELF_E_READER_WAKE,		/* a wake-up is queued or the reader is awake */
+	SELF_E_READER_OVERFLOW,		/* an overflow notification is queued */
+};
+
+struct self_e_counts {
+	u64 by_type[SELF_E_EV_MAX];
+};
+
+struct self_e_reader {
+	struct list_head node;		/* on vm->readers or the all-VMs list; RCU */
+	struct self_e_vm *vm;		/* NULL: text reader of all VMs */
+	bool active;			/* has a ring and receives events */
+	u64 mask;			/* SELF_E_EVENT_MASK bits wanted */
+	u32 watermark;
+	struct self_e_kring ring;
+	struct self_e_counts __percpu *counts;	/* events offered, per type */
+	unsigned long bits;		/* enum self_e_reader_bits */
+	unsigned long overflow_next;	/* jiffies: no overflow notice before */
+	struct irq_work wake_work;
+	struct irq_work overflow_work;
+	wait_queue_head_t wait;
+	struct mutex lock;		/* serialises read/ioctl/mmap of this reader */
+	bool mapped;			/* the ring is mmapped */
+	char line[SELF_E_TEXT_MAX];	/* a line read() has only partly copied */
+	unsigned int line_len, line_off;
+	struct rcu_head rcu;
+};
+
+struct self_e_reader *self_e_reader_new(void);
+void self_e_reader_free(struct self_e_reader *r);
+int self_e_reader_start(struct self_e_reader *r, struct self_e_vm *vm, u32 ring_bytes,
+			u32 watermark);
+void self_e_reader_stop(struct self_e_reader *r);
+void self_e_reader_stats(struct self_e_reader *r, struct self_e_stats *st);
+bool self_e_reader_readable(struct self_e_reader *r, u32 watermark);
+bool self_e_reader_ended(struct self_e_reader *r);
+void self_e_reader_kick(struct self_e_reader *r);
+
+/* Hand an event to every reader of @vm and every all-VMs reader. Any context. */
+void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);
+/* Wake every reader of @vm, e.g. to see its end. */
+void self_e_kick_vm_readers(struct self_e_vm *vm);
+u32 self_e_nr_readers(void);
+
+/* ---- dev.c ------------------------------------------------------------- */
+
+int self_e_dev_init(void);
+void self_e_dev_exit(void);
+
+/* ---- src_fault.c ------------------------------------------------------- */
+
+int self_e_fault_init(void);
+void self_e_fault_exit(void);
+
+/* ---- notify.c / netlink.c ---------------------------------------------- */
+
+void self_e_notify_vm(u8 cmd, struct self_e_vm *vm);
+void self_e_notify_memslot(struct self_e_vm *vm, const struct self_e_memslot *slot, u8 change);
+void self_e_notify_overflow(u16 vm_id, u64 dropped);
+int self_e_notify_init(void);
+void self_e_notify_exit(void);
+
+int self_e_netlink_init(void);
+void self_e_netlink_exit(void);
+int self_e_netlink_multicast(struct sk_buff *skb);
+struct sk_buff *self_e_netlink_new(u8 cmd, void **hdr);
+int self_e_netlink_put_slot(struct sk_buff *skb, const struct self_e_memslot *s);
+
+static inline u64 self_e_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+#endif /* _SELF_E_INTERNAL_H */
