@@ -1,6 +1,7 @@
 #include "self_e/event.hpp"
 
 #include "self_e_names.h"
+#include "self_e_text.h"
 
 namespace self_e {
 
@@ -20,6 +21,13 @@ std::optional<std::uint8_t> parse_event_type(std::string_view name) noexcept
         if (name == self_e_event_names[t])
             return t;
     return std::nullopt;
+}
+
+std::string format_event_line(const Event& ev, std::uint64_t hva)
+{
+    char line[SELF_E_TEXT_MAX];
+    const int n = self_e_format_event(line, &ev, hva);
+    return std::string(line, static_cast<std::size_t>(n));
 }
 
 }  // namespace self_e

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "uapi/self_e.h"
@@ -17,5 +18,10 @@ std::string_view event_type_name(std::uint8_t type) noexcept;
 
 // The type with this name, if there is one.
 std::optional<std::uint8_t> parse_event_type(std::string_view name) noexcept;
+
+// The event as one line of the text stream, '\n' included: the very line the
+// module's read() gives (kmod/self_e_text.h). hva is the host virtual address
+// of ev.gfn, or 0 when unknown (then the line has no hva field).
+std::string format_event_line(const Event& ev, std::uint64_t hva = 0);
 
 }  // namespace self_e
