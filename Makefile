@@ -63,8 +63,14 @@ asan: .deps-checked
 test: .deps-checked
 	@BUILD=$(BUILD) $(ROOT)/scripts/test-all.sh
 
+# snapshot_bench reads /proc/kpageflags: run as root.
+# The rig on Debian 12's kernel, running tests/vm/demo.sh in the guest.
+demo: static
+	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/tests/vm/demo.sh
+
 bench: debug
 	$(BUILD)/debug/bench/ring_bench
+	$(BUILD)/debug/bench/snapshot_bench
 
 -include $(ROOT)/tests/vm/rig.mk
 

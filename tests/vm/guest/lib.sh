@@ -1,0 +1,98 @@
+# Helpers for the in-guest tests (busybox sh, sourced by each tests/*.sh).
+# A test prints exactly one line per check: "PASS name" or "FAIL name: reason";
+# run-suite.sh counts them. Values are asserted exactly against ground truth
+# that the test reads itself (pagemap, kpageflags, /proc, sysfs).
+
+FAILS=0
+TMP=${TMP:-/tmp}
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+
+# kv "k1=v1 k2=v2" KEY: the value of KEY in pagecheck-style output.
+kv() { echo " $1 " | sed -n "s/.* $2=\([^ ]*\) .*/\1/p"; }
+
+# expect_kv NAME OUTPUT k=v...: check every k=v against OUTPUT. Sets ERR to the
+# mismatches (empty when all hold).
+expect_kv() {
+	_out=$1
+	shift
+	ERR=
+	for _kv in "$@"; do
+		_k=${_kv%%=*}
+		_want=${_kv#*=}
+		_got=$(kv "$_out" "$_k")
+		[ "$_got" = "$_want" ] || ERR="$ERR $_k=${_got:-?} (want $_want)"
+	done
+}
+
+# check NAME OUTPUT k=v...: PASS or FAIL NAME from expect_kv.
+check() {
+	_name=$1
+	shift
+	expect_kv "$@"
+	if [ -z "$ERR" ]; then pass "$_name"; else fail "$_name" "${ERR# }"; fi
+}
+
+# json FILE KEY: the numeric or string value of KEY in the first line of FILE
+# that has it (minivmm prints flat JSON, one object per line).
+json() {
+	sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n 1
+}
+
+# vm_start NAME minivmm-args...: start minivmm in the background; its stdout
+# goes to $TMP/NAME.out, stderr to $TMP/NAME.err, its pid to NAME_pid.
+vm_start() {
+	_n=$1
+	shift
+	# Empty the files here, not only in the background child: a waiter must
+	# never see a previous VM's events in a reused file.
+	: >"$TMP/$_n.out"
+	: >"$TMP/$_n.err"
+	minivmm "$@" >"$TMP/$_n.out" 2>"$TMP/$_n.err" &
+	eval "${_n}_pid=$!"
+}
+
+# vm_wait_event NAME EVENT [SECONDS]: wait for {"event":"EVENT"} from NAME.
+# Returns 1 (and says why) on timeout or if minivmm died. The deadline is on
+# the guest's clock, so a slow, loaded host cannot stretch it.
+vm_wait_event() {
+	_end=$(( $(cut -d. -f1 /proc/uptime) + ${3:-60} ))
+	eval "_pid=\$${1}_pid"
+	while ! grep -q "\"event\":\"$2\"" "$TMP/$1.out" 2>/dev/null; do
+		if ! kill -0 "$_pid" 2>/dev/null; then
+			echo "# $1 (pid $_pid) exited before $2: $(cat "$TMP/$1.err")"
+			return 1
+		fi
+		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$_end" ]; then
+			echo "# $1 (pid $_pid): no $2 event in ${3:-60} s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# vm_addr NAME: host address of the first data page (hva + gpa).
+vm_addr() { echo $(( $(json "$TMP/$1.out" hva) + $(json "$TMP/$1.out" gpa) )); }
+
+# vm_end NAME: end the current hold (SIGUSR1) and reap minivmm; its exit
+# status goes to VM_RC. (Not an $(...) helper: a subshell cannot wait.)
+vm_end() {
+	eval "_pid=\$${1}_pid"
+	kill -USR1 "$_pid" 2>/dev/null
+	wait "$_pid"
+	VM_RC=$?
+}
+
+# vm_kill NAME...: for cleanup after a failure.
+vm_kill() {
+	for _n in "$@"; do
+		eval "_pid=\${${_n}_pid:-}"
+		[ -z "$_pid" ] || kill -9 "$_pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	return 0
+}
+
+# Kernel log lines that fail a run (the same list the host scans).
+bad_kernel_lines() { dmesg | grep -E -f /rig/kernel-log-patterns; }
