@@ -1,0 +1,17 @@
+// The list of self-e's subcommands. A new command: add cmd_NAME.cpp with its
+// make_NAME_command(), declare it in command.hpp, list it here and in
+// CMakeLists.txt.
+#include "command.hpp"
+
+namespace self_e::tool {
+
+std::span<const CommandInfo> commands()
+{
+    static const CommandInfo list[] = {
+        {"snapshot", "classify every page of a process's memory now, without the module",
+         make_snapshot_command},
+    };
+    return list;
+}
+
+}  // namespace self_e::tool
