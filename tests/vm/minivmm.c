@@ -68,6 +68,7 @@
 #include <linux/kvm.h>
 
 #include "fill.h"
+#include "rigtool.h"
 
 /* No integer suffixes: GUEST_PARAM_GPA is also pasted into the guest's assembly. */
 #define GUEST_CODE_GPA	0x1000
@@ -115,32 +116,6 @@ struct vm {
 	uint8_t *mem;		/* host mapping of guest-physical 0 */
 	uint64_t mem_bytes;
 };
-
-static __attribute__((noreturn, format(printf, 1, 2)))
-void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("minivmm: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2)))
-void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("minivmm: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'minivmm --help'.\n", stderr);
-	exit(2);
-}
 
 static long xioctl(int fd, unsigned long req, void *arg, const char *name)
 {

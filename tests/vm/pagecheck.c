@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "fill.h"
+#include "rigtool.h"
 
 #define PM_PRESENT	(1ull << 63)
 #define PM_SWAPPED	(1ull << 62)
@@ -72,32 +73,6 @@ struct range {
 	/* summary */
 	uint64_t present, swapped, ksm, zero, thp, anon, multi, distinct, maxshare;
 };
-
-static __attribute__((noreturn, format(printf, 1, 2)))
-void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pagecheck: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2)))
-void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pagecheck: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'pagecheck --help'.\n", stderr);
-	exit(2);
-}
 
 static int open_proc(pid_t pid, const char *what)
 {
