@@ -9,7 +9,7 @@
 # nothing.
 . /rig/lib.sh
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 PAGES=16384
 T=/sys/kernel/tracing
 

@@ -10,7 +10,8 @@
 
 #include "self_e.h"
 
-static const struct netlink_range_validation vm_id_range = { .min = 1, .max = 65535 };
+/* Not const: 6.1's policy macros take a plain pointer. */
+static struct netlink_range_validation vm_id_range = { .min = 1, .max = 65535 };
 
 static const struct nla_policy self_e_policy[SELF_E_A_MAX + 1] = {
 	[SELF_E_A_VM_ID] = NLA_POLICY_FULL_RANGE(NLA_U32, &vm_id_range),

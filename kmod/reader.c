@@ -80,6 +80,12 @@ void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev)
 	rcu_read_unlock();
 }
 
+/* Whether anyone reads @vm's events: hooks skip all their work when not. */
+bool self_e_vm_wanted(struct self_e_vm *vm)
+{
+	return !list_empty(&vm->readers) || !list_empty(&all_vm_readers);
+}
+
 void self_e_reader_kick(struct self_e_reader *r)
 {
 	set_bit(SELF_E_READER_WAKE, &r->bits);

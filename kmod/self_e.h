@@ -136,6 +136,7 @@ void self_e_reader_kick(struct self_e_reader *r);
 
 /* Hand an event to every reader of @vm and every all-VMs reader. Any context. */
 void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);
+bool self_e_vm_wanted(struct self_e_vm *vm);
 /* Wake every reader of @vm, e.g. to see its end. */
 void self_e_kick_vm_readers(struct self_e_vm *vm);
 u32 self_e_nr_readers(void);

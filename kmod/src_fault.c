@@ -65,7 +65,7 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 
 	rcu_read_lock();
 	vm = self_e_vm_find_rcu(vcpu->kvm);
-	if (vm) {
+	if (vm && self_e_vm_wanted(vm)) {
 		spte = READ_ONCE(*sptep);
 		flags |= (spte & SPTE_WRITABLE) ? SELF_E_F_WRITABLE : 0;
 		flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;

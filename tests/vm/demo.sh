@@ -55,8 +55,9 @@ for v in a b c d; do
 	self-e snapshot --pid "$pid" --range "$(printf '0x%x-0x%x' "$hva" $((hva + mem)))"
 done
 
-kill "$cat_pid" 2>/dev/null
 for v in a b c d; do vm_end $v; done
+sleep 1	# the ends reach cat after a grace period
+kill "$cat_pid" 2>/dev/null
 echo 0 >$KSM/run
 say "done: the VMs have ended; self-e's stream showed each one's vm_destroy"
 grep -c 'type=vm_destroy' "$TMP/events.txt" | sed 's/^/  vm_destroy lines: /'

@@ -404,7 +404,11 @@ static int test_faults(void)
 	{
 		struct pollfd pfd = { .fd = r.fd, .events = POLLIN };
 
+		char line[256];
+
 		CHECK(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLHUP), "no POLLHUP at the end");
+		/* A reader of one VM whose VM has ended reads end of file. */
+		CHECK(read(r.fd, line, sizeof(line)) == 0, "read() after the end: not EOF");
 	}
 	CHECK(ioctl(r.fd, SELF_E_IOC_GET_STATS, &st) == 0, "GET_STATS: %s", strerror(errno));
 	CHECK(st.dropped == 0 && st.produced == f.events &&
