@@ -2,7 +2,7 @@
 /*
  * kmodtest - in-guest tests of self_e.ko's interface against ground truth.
  *
- *   kmodtest faults | two-vms | readers | overflow | bad-input | netlink
+ *   kmodtest faults | two-vms | readers | overflow | watermark | bad-input | netlink
  *   KMODTEST_PID=P KMODTEST_MS=T kmodtest cycle-reader	(attach to P's VM, read T ms)
  *
  * Each test starts minivmm VMs with --wait-start (the VMM stops itself after
@@ -102,7 +102,8 @@ static uint64_t json_u64(const char *line, const char *key)
 }
 
 /* Start minivmm stopped before its guest runs; fills @vm from its start line. */
-static int vm_start(struct vm *vm, uint64_t pages, const char *fill)
+/* The VMM holds its VM @hold seconds after the guest halts (SIGUSR1 ends that). */
+static int vm_start_hold(struct vm *vm, uint64_t pages, const char *fill, const char *hold)
 {
 	char npages[32], line[512];
 	int fds[2], status;
@@ -117,7 +118,7 @@ static int vm_start(struct vm *vm, uint64_t pages, const char *fill)
 		close(fds[0]);
 		close(fds[1]);
 		execlp("minivmm", "minivmm", "--pages", npages, "--fill", fill,
-		       "--wait-start", "--hold", "0", (char *)NULL);
+		       "--wait-start", "--hold", hold, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -140,6 +141,11 @@ static int vm_start(struct vm *vm, uint64_t pages, const char *fill)
 		return -1;
 	}
 	return 0;
+}
+
+static int vm_start(struct vm *vm, uint64_t pages, const char *fill)
+{
+	return vm_start_hold(vm, pages, fill, "0");
 }
 
 static void vm_go(struct vm *vm)
@@ -173,7 +179,8 @@ struct reader {
 	bool ended;
 };
 
-static int reader_attach(struct reader *r, pid_t pid, uint32_t ring_bytes, uint64_t mask)
+static int reader_attach_full(struct reader *r, pid_t pid, uint32_t ring_bytes, uint64_t mask,
+			      uint32_t watermark)
 {
 	const struct self_e_ring_header *h;
 
@@ -185,6 +192,7 @@ static int reader_attach(struct reader *r, pid_t pid, uint32_t ring_bytes, uint6
 	r->a.pid = pid;
 	r->a.ring_bytes = ring_bytes;
 	r->a.event_mask = mask;
+	r->a.watermark = watermark;
 	CHECK(ioctl(r->fd, SELF_E_IOC_ATTACH, &r->a) == 0, "attach pid %d: %s", pid,
 	      strerror(errno));
 	r->cons = mmap(NULL, r->a.cons_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
@@ -203,6 +211,16 @@ static int reader_attach(struct reader *r, pid_t pid, uint32_t ring_bytes, uint6
 	r->v.lane_order = h->lane_order;
 	r->v.vm_id = h->vm_id;
 	return 0;
+}
+
+static int reader_attach(struct reader *r, pid_t pid, uint32_t ring_bytes, uint64_t mask)
+{
+	return reader_attach_full(r, pid, ring_bytes, mask, 0);
+}
+
+static int reader_attach_wm(struct reader *r, pid_t pid, uint32_t watermark)
+{
+	return reader_attach_full(r, pid, 0, 0, watermark);
 }
 
 static void reader_close(struct reader *r)
@@ -512,6 +530,35 @@ static int test_overflow(void)
 	printf("# overflow: produced %llu, read %" PRIu64 ", dropped %llu, LOST records %" PRIu64
 	       "\n", (unsigned long long)st.produced, f.events - f.by_type[SELF_E_EV_LOST],
 	       (unsigned long long)st.dropped, f.by_type[SELF_E_EV_LOST]);
+	reader_close(&r);
+	return 0;
+}
+
+/* poll() reports a ring readable only once a lane holds the watermark. */
+static int test_watermark(void)
+{
+	struct pollfd pfd;
+	struct faults f;
+	struct reader r;
+	struct vm vm;
+	char line[512];
+
+	/* 16 data pages and the code page: 17 faults, below a watermark of 64. */
+	if (vm_start_hold(&vm, 16, "seed:9", "60") || reader_attach_wm(&r, vm.pid, 64))
+		return -1;
+	CHECK(r.a.watermark == 64, "watermark %u, asked for 64", r.a.watermark);
+	faults_init(&f, &vm, r.a.vm_id);
+	pfd.fd = r.fd;
+	pfd.events = POLLIN;
+	vm_go(&vm);
+	CHECK(fgets(line, sizeof(line), vm.out) && strstr(line, "\"halted\""),
+	      "minivmm did not halt");
+	CHECK(poll(&pfd, 1, 300) == 0, "readable with 17 events below a watermark of 64 "
+	      "(revents %#x)", pfd.revents);
+	/* The records are there all the same; the end makes the ring readable. */
+	kill(vm.pid, SIGUSR1);
+	if (reader_until_end(&r, faults_event, &f, 60000) || vm_wait(&vm) || faults_check(&f))
+		return -1;
 	reader_close(&r);
 	return 0;
 }
@@ -834,6 +881,7 @@ int main(int argc, char **argv)
 		{ "two-vms", test_two_vms, false },
 		{ "readers", test_readers, false },
 		{ "overflow", test_overflow, false },
+		{ "watermark", test_watermark, false },
 		{ "bad-input", test_bad_input, false },
 		{ "netlink", test_netlink, false },
 		{ "cycle-reader", test_cycle_reader, true },

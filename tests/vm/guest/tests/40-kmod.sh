@@ -5,7 +5,7 @@
 . /rig/lib.sh
 
 # kmodtest prints its own PASS/FAIL line; a crash without one is a failure.
-for t in faults two-vms readers overflow bad-input netlink; do
+for t in faults two-vms readers overflow watermark bad-input netlink; do
 	out=$(kmodtest "$t" 2>&1)
 	echo "$out"
 	echo "$out" | grep -q "^\(PASS\|FAIL\) kmod/$t" ||
