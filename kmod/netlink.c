@@ -144,11 +144,17 @@ static int list_vms_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return ret == -EMSGSIZE && skb->len ? skb->len : (ret ?: skb->len);
 }
 
+static int count_one(struct self_e_vm *vm, void *arg)
+{
+	(*(u32 *)arg)++;
+	return 0;
+}
+
 static int get_stats(struct sk_buff *skb, struct genl_info *info)
 {
 	struct self_e_vm *vm = NULL;
 	struct sk_buff *msg;
-	u32 nr_vms;
+	u32 nr_vms = 0;
 	void *hdr;
 	int ret = -EMSGSIZE;
 
@@ -171,7 +177,7 @@ static int get_stats(struct sk_buff *skb, struct genl_info *info)
 		if (put_vm(msg, vm, self_e_vm_nr_vcpus(vm)))
 			goto err;
 	} else {
-		self_e_vm_counts(&nr_vms);
+		self_e_vm_for_each(0, count_one, &nr_vms);
 		if (nla_put_u32(msg, SELF_E_A_NR_VMS, nr_vms) ||
 		    nla_put_u32(msg, SELF_E_A_READERS, self_e_nr_readers()))
 			goto err;

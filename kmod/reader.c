@@ -86,7 +86,7 @@ bool self_e_vm_wanted(struct self_e_vm *vm)
 	return !list_empty(&vm->readers) || !list_empty(&all_vm_readers);
 }
 
-void self_e_reader_kick(struct self_e_reader *r)
+static void reader_kick(struct self_e_reader *r)
 {
 	set_bit(SELF_E_READER_WAKE, &r->bits);
 	irq_work_queue(&r->wake_work);
@@ -98,7 +98,7 @@ void self_e_kick_vm_readers(struct self_e_vm *vm)
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(r, &vm->readers, node)
-		self_e_reader_kick(r);
+		reader_kick(r);
 	rcu_read_unlock();
 }
 

@@ -91,7 +91,6 @@ u32 self_e_vm_nr_vcpus(struct self_e_vm *vm);
 
 /* Calls fn for each live VM, in id order, from id @from on; stops when fn returns non-zero. */
 int self_e_vm_for_each(u32 from, int (*fn)(struct self_e_vm *vm, void *arg), void *arg);
-void self_e_vm_counts(u32 *nr_vms);
 
 /* ---- reader.c ---------------------------------------------------------- */
 
@@ -118,7 +117,6 @@ struct self_e_reader {
 	struct irq_work overflow_work;
 	wait_queue_head_t wait;
 	struct mutex lock;		/* serialises read/ioctl/mmap of this reader */
-	bool mapped;			/* the ring is mmapped */
 	char line[SELF_E_TEXT_MAX];	/* a line read() has only partly copied */
 	unsigned int line_len, line_off;
 	struct rcu_head rcu;
@@ -132,7 +130,6 @@ void self_e_reader_stop(struct self_e_reader *r);
 void self_e_reader_stats(struct self_e_reader *r, struct self_e_stats *st);
 bool self_e_reader_readable(struct self_e_reader *r, u32 watermark);
 bool self_e_reader_ended(struct self_e_reader *r);
-void self_e_reader_kick(struct self_e_reader *r);
 
 /* Hand an event to every reader of @vm and every all-VMs reader. Any context. */
 void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);

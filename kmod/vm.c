@@ -182,18 +182,6 @@ int self_e_vm_for_each(u32 from, int (*fn)(struct self_e_vm *vm, void *arg), voi
 	return ret;
 }
 
-void self_e_vm_counts(u32 *nr_vms)
-{
-	struct self_e_vm *vm;
-	int id;
-
-	*nr_vms = 0;
-	spin_lock(&vms_lock);
-	idr_for_each_entry(&vm_idr, vm, id)
-		(*nr_vms)++;
-	spin_unlock(&vms_lock);
-}
-
 /* ---- registration ------------------------------------------------------ */
 
 static void vm_announce(struct self_e_vm *vm)
