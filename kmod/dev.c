@@ -46,14 +46,13 @@ static bool next_line(struct self_e_reader *r)
 	copy = *best;
 	self_e_ring_release(v, best_lane, self_e_ring_consumer_pos(v, best_lane) + 1);
 
-	/* An all-VMs reader holds no VM: look it up, while it still lives. */
 	if (copy.gfn != SELF_E_GFN_NONE && copy.type != SELF_E_EV_ACCESS) {
-		vm = r->vm ? r->vm : self_e_vm_get_by_id(copy.vm_id);
+		vm = self_e_reader_vm(r, copy.vm_id);
 		if (vm)
 			hva = self_e_vm_hva(vm, copy.gfn);
-		if (vm && vm != r->vm)
-			self_e_vm_put(vm);
 	}
+	if (copy.type == SELF_E_EV_VM_DESTROY)
+		self_e_reader_vm_ended(r, copy.vm_id);
 	r->line_len = self_e_format_event(r->line, &copy, hva);
 	r->line_off = 0;
 	return true;

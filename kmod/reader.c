@@ -14,6 +14,10 @@
  * Either the producer sees WAKE clear, or the reader sees the record.
  * While WAKE is set (the reader is awake or about to be), producers only read
  * the bit and leave its cache line alone.
+ *
+ * A text line shows the hva of its gfn, from the VM's memslot mirror. A reader
+ * of all VMs may read a VM's lines after the VM is gone from the registry, so
+ * it holds every VM it may read lines of (r->vms) until it reads that VM's end.
  */
 #include <linux/jiffies.h>
 #include <linux/poll.h>
@@ -86,6 +90,57 @@ bool self_e_vm_wanted(struct self_e_vm *vm)
 	return !list_empty(&vm->readers) || !list_empty(&all_vm_readers);
 }
 
+/* Take a reference on @vm for @r unless it holds one already. */
+static int reader_hold_vm(struct self_e_vm *vm, void *arg)
+{
+	struct self_e_reader *r = arg;
+
+	if (!refcount_inc_not_zero(&vm->ref))
+		return 0;
+	/*
+	 * -EBUSY: held already (the reader and the VM each found the other), or
+	 * the id came back in a new VM while the old one's end is still unread,
+	 * whose lines then go without an hva. -ENOMEM: lines go without an hva.
+	 */
+	if (xa_insert_irq(&r->vms, vm->id, vm, GFP_ATOMIC))
+		self_e_vm_put(vm);
+	return 0;
+}
+
+void self_e_readers_hold_vm(struct self_e_vm *vm)
+{
+	struct self_e_reader *r;
+
+	smp_mb();	/* registered before the list walk; pairs with self_e_reader_start() */
+	rcu_read_lock();
+	list_for_each_entry_rcu(r, &all_vm_readers, node)
+		reader_hold_vm(vm, r);
+	rcu_read_unlock();
+}
+
+struct self_e_vm *self_e_reader_vm(struct self_e_reader *r, u16 id)
+{
+	return r->vm ?: xa_load(&r->vms, id);
+}
+
+void self_e_reader_vm_ended(struct self_e_reader *r, u16 id)
+{
+	struct self_e_vm *vm = r->vm ? NULL : xa_erase_irq(&r->vms, id);
+
+	if (vm)
+		self_e_vm_put(vm);
+}
+
+static void reader_drop_vms(struct self_e_reader *r)
+{
+	struct self_e_vm *vm;
+	unsigned long id;
+
+	xa_for_each(&r->vms, id, vm)
+		self_e_vm_put(vm);
+	xa_destroy(&r->vms);
+}
+
 static void reader_kick(struct self_e_reader *r)
 {
 	set_bit(SELF_E_READER_WAKE, &r->bits);
@@ -119,6 +174,7 @@ struct self_e_reader *self_e_reader_new(void)
 		return NULL;
 	}
 	INIT_LIST_HEAD(&r->node);
+	xa_init_flags(&r->vms, XA_FLAGS_LOCK_IRQ);
 	r->mask = SELF_E_EVENT_MASK_ALL;
 	init_irq_work(&r->wake_work, reader_wake);
 	init_irq_work(&r->overflow_work, reader_overflow);
@@ -157,6 +213,8 @@ int self_e_reader_start(struct self_e_reader *r, struct self_e_vm *vm, u32 ring_
 		spin_lock(&all_vm_readers_lock);
 		list_add_tail_rcu(&r->node, &all_vm_readers);
 		spin_unlock(&all_vm_readers_lock);
+		smp_mb();	/* listed before the walk; pairs with self_e_readers_hold_vm() */
+		self_e_vm_for_each(1, reader_hold_vm, r);
 	}
 	r->active = true;
 	atomic_inc(&nr_readers);
@@ -184,6 +242,7 @@ void self_e_reader_stop(struct self_e_reader *r)
 	irq_work_sync(&r->wake_work);
 	irq_work_sync(&r->overflow_work);
 
+	reader_drop_vms(r);
 	self_e_kring_free(&r->ring);
 	memset(&r->ring, 0, sizeof(r->ring));
 	r->active = false;

@@ -25,6 +25,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "uapi/self_e.h"
 #include "self_e_ring.h"
@@ -106,6 +107,7 @@ struct self_e_counts {
 struct self_e_reader {
 	struct list_head node;		/* on vm->readers or the all-VMs list; RCU */
 	struct self_e_vm *vm;		/* NULL: text reader of all VMs */
+	struct xarray vms;		/* all-VMs reader: id -> VM it holds for its lines */
 	bool active;			/* has a ring and receives events */
 	u64 mask;			/* SELF_E_EVENT_MASK bits wanted */
 	u32 watermark;
@@ -134,6 +136,12 @@ bool self_e_reader_ended(struct self_e_reader *r);
 /* Hand an event to every reader of @vm and every all-VMs reader. Any context. */
 void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);
 bool self_e_vm_wanted(struct self_e_vm *vm);
+/* Let every all-VMs reader hold a new @vm until it reads the VM's end. Any context. */
+void self_e_readers_hold_vm(struct self_e_vm *vm);
+/* The VM of @id for one of @r's lines, or NULL; valid while r->lock is held. */
+struct self_e_vm *self_e_reader_vm(struct self_e_reader *r, u16 id);
+/* @r has read the end of VM @id: let go of it. */
+void self_e_reader_vm_ended(struct self_e_reader *r, u16 id);
 /* Wake every reader of @vm, e.g. to see its end. */
 void self_e_kick_vm_readers(struct self_e_vm *vm);
 u32 self_e_nr_readers(void);

@@ -195,6 +195,7 @@ static void vm_announce(struct self_e_vm *vm)
 		.arg = vm->pid,
 	};
 
+	self_e_readers_hold_vm(vm);
 	self_e_emit(vm, &ev);
 	self_e_notify_vm(SELF_E_CMD_VM_NEW, vm);
 }

@@ -17,9 +17,14 @@ done
 cat /dev/self-e >"$TMP/text.out" &
 cat_pid=$!
 sleep 1	# cat is reading: every VM from now on is in its stream
+# cat reads the VM's lines only once the VM is gone: their hvas must still
+# come from the VM's memslots.
+kill -STOP "$cat_pid"
 vm_start tv --pages 32 --fill seed:5 --hold 0
 wait "$tv_pid"
-sleep 1	# let cat take the last lines
+sleep 0.2	# the VM's end is delivered a grace period after its destruction
+kill -CONT "$cat_pid"
+sleep 1	# let cat take the lines
 kill "$cat_pid"
 wait "$cat_pid" 2>/dev/null
 
