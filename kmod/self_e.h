@@ -9,6 +9,7 @@
  *   reader.c		readers (open files): delivery into their rings, wake-ups
  *   dev.c		/dev/self-e: read (text), ioctl, mmap, poll
  *   src_fault.c	event source: KVM MMU mappings (guest page faults)
+ *   src_ksm.c		event source: KSM merges, zero-page merges, COW breaks, unmerges
  *   notify.c		deferred generic-netlink notifications
  *   netlink.c		the generic-netlink family
  */
@@ -32,6 +33,7 @@
 #include "self_e_text.h"
 
 struct kvm;
+struct mm_struct;
 struct sk_buff;
 struct vm_area_struct;
 
@@ -67,6 +69,8 @@ struct self_e_slots {
 struct self_e_vm {
 	struct hlist_node hash_node;	/* in the registry's hash by kvm; RCU */
 	struct kvm *kvm;		/* the key; not dereferenced once dead */
+	struct hlist_node mm_node;	/* in the registry's hash by mm; RCU */
+	const struct mm_struct *mm;	/* the VMM's mm: a key, never dereferenced */
 	u16 id;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
@@ -87,6 +91,9 @@ struct self_e_vm *self_e_vm_get_by_id(u32 id);
 struct self_e_vm *self_e_vm_get_by_pid(pid_t pid);
 void self_e_vm_put(struct self_e_vm *vm);
 u64 self_e_vm_hva(const struct self_e_vm *vm, u64 gfn);
+bool self_e_mm_wanted(const struct mm_struct *mm);
+void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
+		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm);
 int self_e_vm_copy_slots(struct self_e_vm *vm, struct self_e_memslot *out, u32 max);
 u32 self_e_vm_nr_vcpus(struct self_e_vm *vm);
 
@@ -155,6 +162,11 @@ void self_e_dev_exit(void);
 
 int self_e_fault_init(void);
 void self_e_fault_exit(void);
+
+/* ---- src_ksm.c --------------------------------------------------------- */
+
+int self_e_ksm_init(void);
+void self_e_ksm_exit(void);
 
 /* ---- notify.c / netlink.c ---------------------------------------------- */
 

@@ -37,6 +37,9 @@ static int __init self_e_init(void)
 	ret = self_e_fault_init();
 	if (ret)
 		goto err_fault;
+	ret = self_e_ksm_init();
+	if (ret)
+		goto err_ksm;
 	ret = self_e_dev_init();
 	if (ret)
 		goto err_dev;
@@ -44,6 +47,8 @@ static int __init self_e_init(void)
 	return 0;
 
 err_dev:
+	self_e_ksm_exit();
+err_ksm:
 	self_e_fault_exit();
 err_fault:
 	self_e_vm_exit();
@@ -57,6 +62,7 @@ err_notify:
 static void __exit self_e_exit(void)
 {
 	self_e_dev_exit();
+	self_e_ksm_exit();
 	self_e_fault_exit();
 	self_e_vm_exit();
 	self_e_notify_exit();

@@ -40,6 +40,7 @@
 #define SELF_E_VM_ID_MAX	65535
 
 static DEFINE_HASHTABLE(vm_hash, 6);	/* by struct kvm *; RCU readers */
+static DEFINE_HASHTABLE(vm_mm_hash, 6);	/* by the VMM's mm (KSM works on mms); RCU */
 static DEFINE_IDR(vm_idr);		/* by id */
 static DEFINE_SPINLOCK(vms_lock);	/* writers of both */
 
@@ -74,6 +75,63 @@ static struct self_e_vm *vm_get_locked(struct self_e_vm *vm)
 	if (vm && !vm->dead && refcount_inc_not_zero(&vm->ref))
 		return vm;
 	return NULL;
+}
+
+/* Whether a live VM of @mm has readers. Any context. */
+bool self_e_mm_wanted(const struct mm_struct *mm)
+{
+	struct self_e_vm *vm;
+	bool wanted = false;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
+		if (vm->mm == mm && !READ_ONCE(vm->dead) && self_e_vm_wanted(vm)) {
+			wanted = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return wanted;
+}
+
+/*
+ * Emit @tmpl (type, flags, vcpu, arg set) once for each gfn that host virtual
+ * address @hva of @mm backs, in each live VM of @mm that someone reads: one mm
+ * may hold several VMs, and one hva several gfns (SMM, aliases). KSM and the
+ * core mm know pages by (mm, hva), never by gfn. @tmpl's vcpu stands only in
+ * the VM @vcpu_kvm. Any context.
+ */
+void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
+		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm)
+{
+	const struct self_e_slots *slots;
+	struct self_e_event ev;
+	struct self_e_vm *vm;
+	u32 i;
+
+	hva &= PAGE_MASK;
+	rcu_read_lock();
+	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
+		if (vm->mm != mm || READ_ONCE(vm->dead) || !self_e_vm_wanted(vm))
+			continue;
+		slots = rcu_dereference(vm->slots);
+		for (i = 0; slots && i < slots->nr; i++) {
+			const struct self_e_memslot *s = &slots->slot[i];
+
+			if (hva < s->hva || (hva - s->hva) >> PAGE_SHIFT >= s->npages)
+				continue;
+			ev = *tmpl;
+			ev.vm_id = vm->id;
+			if (vm->kvm != vcpu_kvm)
+				ev.vcpu = SELF_E_VCPU_NONE;
+			ev.gfn = s->base_gfn + ((hva - s->hva) >> PAGE_SHIFT);
+			if (s->id >> 15)
+				ev.flags |= SELF_E_F_SMM;
+			ev.ts_ns = self_e_now();
+			self_e_emit(vm, &ev);
+		}
+	}
+	rcu_read_unlock();
 }
 
 struct self_e_vm *self_e_vm_get_by_id(u32 id)
@@ -216,6 +274,7 @@ static struct self_e_vm *vm_register(struct kvm *kvm, pid_t pid, const char *com
 		goto fail;
 	}
 	vm->kvm = kvm;
+	vm->mm = kvm->mm;
 	vm->pid = pid;
 	strscpy(vm->comm, comm, sizeof(vm->comm));
 	refcount_set(&vm->ref, 1);
@@ -240,6 +299,7 @@ static struct self_e_vm *vm_register(struct kvm *kvm, pid_t pid, const char *com
 	}
 	vm->id = id;
 	hash_add_rcu(vm_hash, &vm->hash_node, (unsigned long)kvm);
+	hash_add_rcu(vm_mm_hash, &vm->mm_node, (unsigned long)vm->mm);
 	spin_unlock(&vms_lock);
 
 	vm_announce(vm);
@@ -282,6 +342,7 @@ static void vm_unregister(struct kvm *kvm)
 		return;
 	}
 	hash_del_rcu(&vm->hash_node);
+	hash_del_rcu(&vm->mm_node);
 	idr_remove(&vm_idr, vm->id);
 	spin_lock(&vm->lock);
 	WRITE_ONCE(vm->dead, true);
@@ -506,6 +567,7 @@ void self_e_vm_exit(void)
 	spin_lock(&vms_lock);
 	idr_for_each_entry(&vm_idr, vm, id) {
 		hash_del_rcu(&vm->hash_node);
+		hash_del_rcu(&vm->mm_node);
 		WRITE_ONCE(vm->dead, true);
 		self_e_vm_put(vm);
 	}

@@ -68,7 +68,7 @@ enum self_e_event_type {
 #define SELF_E_F_PREFETCH	0x08	/* prefetched by KVM, not touched by the guest */
 #define SELF_E_F_LEVEL_SHIFT	4	/* mapping level: 0 = 4K, 1 = 2M, 2 = 1G */
 #define SELF_E_F_LEVEL_MASK	0x30
-#define SELF_E_F_SMM		0x40	/* the gfn is in the SMM address space */
+#define SELF_E_F_SMM		0x40	/* the gfn is in the SMM address space (all gfn events) */
 /* flags of SELF_E_EV_KSM_MERGE */
 #define SELF_E_F_KSM_NEW	0x01	/* this page became the KSM page (not joined) */
 /* flags of SELF_E_EV_MEMSLOT */

@@ -94,5 +94,36 @@ vm_kill() {
 	return 0
 }
 
+# ksm_settle: run KSM over everything in one batch until it has settled, then
+# stop it (run=0), so that nothing changes while a test looks. Settled: the
+# counters stay the same over at least one whole scan (two full_scans apart),
+# after the 2 scans KSM needs to merge (the first only records checksums).
+# Sets KSM_SETTLED (1 or empty) and KSM_SETTLE_NOTE (what happened).
+ksm_settle() {
+	_k=/sys/kernel/mm/ksm
+	_s0=$(cat $_k/full_scans)
+	echo 10000 >$_k/pages_to_scan
+	echo 20 >$_k/sleep_millisecs
+	echo 1 >$_k/run
+	_prev= _prevf= KSM_SETTLED= _i=0
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	while [ $_i -lt 600 ]; do
+		_f=$(cat $_k/full_scans)
+		_cur="$(cat $_k/pages_shared) $(cat $_k/pages_sharing)"
+		if [ "$_f" -ge $((_s0 + 3)) ] && { [ -z "$_prevf" ] || [ "$_f" -ge $((_prevf + 2)) ]; }; then
+			if [ "$_cur" = "$_prev" ]; then
+				KSM_SETTLED=1
+				break
+			fi
+			_prev=$_cur
+			_prevf=$_f
+		fi
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	echo 0 >$_k/run
+	KSM_SETTLE_NOTE="full_scans $_s0 -> $(cat $_k/full_scans), shared/sharing $_cur, $_t0 -> $(cut -d' ' -f1 /proc/uptime) s"
+}
+
 # Kernel log lines that fail a run (the same list the host scans).
 bad_kernel_lines() { dmesg | grep -E -f /rig/kernel-log-patterns; }

@@ -56,39 +56,9 @@ fi
 check ksm/before "$out" same_pfn=0 a_present=$N b_present=$N a_distinct=$N b_distinct=$N \
 	a_multi=0 b_multi=0 $(KSM_ both_ksm=0)
 
-# Scan everything in one batch; settled when the counters stay the same over
-# at least one whole scan (two full_scans apart), after the 2 scans that KSM
-# needs to merge (the first only records checksums). Then stop KSM, so that
-# nothing changes while we look.
-s0=$(cat $K/full_scans)
-echo 10000 >$K/pages_to_scan
-echo 20 >$K/sleep_millisecs
-echo 1 >$K/run
-prev=
-prevf=
-settled=
-t0=$(cut -d' ' -f1 /proc/uptime)
-i=0
-while [ $i -lt 600 ]; do
-	f=$(cat $K/full_scans)
-	cur="$(cat $K/pages_shared) $(cat $K/pages_sharing)"
-	if [ "$f" -ge $((s0 + 3)) ] && { [ -z "$prevf" ] || [ "$f" -ge $((prevf + 2)) ]; }; then
-		if [ "$cur" = "$prev" ]; then
-			settled=1
-			break
-		fi
-		prev=$cur
-		prevf=$f
-	fi
-	i=$((i + 1))
-	sleep 0.1
-done
-echo 0 >$K/run
-t1=$(cut -d' ' -f1 /proc/uptime)
-echo "# ksm: full_scans $s0 -> $(cat $K/full_scans), shared/sharing $cur, $t0 -> $t1 s"
-if [ -z "$settled" ]; then
-	fail ksm/settle "counters still moving after 60 s: shared/sharing $cur"
-fi
+ksm_settle
+echo "# ksm: $KSM_SETTLE_NOTE"
+[ -n "$KSM_SETTLED" ] || fail ksm/settle "counters still moving after 60 s: $KSM_SETTLE_NOTE"
 
 mps=$(cat $K/max_page_sharing)
 ks=$(( (NS + mps - 1) / mps ))		# KSM pages for c's NS equal pages
