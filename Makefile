@@ -12,7 +12,7 @@ KDIR       ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 # Where `make module` builds. Building in a copy keeps builds for several kernels apart.
 MODULE_OUT ?= $(BUILD)/kmod/$(notdir $(abspath $(KDIR)))
 
-.PHONY: all deps .deps-checked module static debug tsan asan bench bench-kmod test demo clean help
+.PHONY: all deps .deps-checked module static debug tsan asan bench bench-kmod bench-ksm test demo clean help
 
 all: debug
 
@@ -71,6 +71,9 @@ demo: static
 # In the rig: what self_e.ko costs a faulting guest (absent/idle/attached/tracefs).
 bench-kmod: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/kmod_bench.sh --timeout 900
+
+bench-ksm: static
+	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.12 --exec $(ROOT)/bench/ksm_bench.sh --timeout 900
 
 bench: debug
 	$(BUILD)/debug/bench/ring_bench
