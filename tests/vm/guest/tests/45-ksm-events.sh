@@ -46,6 +46,15 @@ for v in a b c d z; do
 	fi
 done
 
+# hex("0x1f") = 31: busybox awk reads no hex numbers.
+AWK_HEX='function hex(s,  n, i) {
+	n = 0
+	s = tolower(substr(s, 3))
+	for (i = 1; i <= length(s); i++)
+		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return n
+}'
+
 # vmid NAME: the VM's SELF-e id, from its vm_create line.
 vmid() {
 	eval "_pid=\$${1}_pid"
@@ -55,14 +64,7 @@ vmid() {
 # derive NAME [FIRST_LINE]: "gfn pfn" (gfn in decimal) for every gfn that the
 # events say is on a KSM page or the zero page now, into $TMP/NAME.derived.
 derive() {
-	tail -n +"${2:-1}" "$TMP/ksm.txt" | awk -v vm="vm=$(vmid "$1")" '
-	function hex(s,  n, i) {
-		n = 0
-		s = tolower(substr(s, 3))
-		for (i = 1; i <= length(s); i++)
-			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-		return n
-	}
+	tail -n +"${2:-1}" "$TMP/ksm.txt" | awk -v vm="vm=$(vmid "$1")" "$AWK_HEX"'
 	$2 == vm {
 		t = substr($3, 6); g = ""; p = ""
 		for (i = 4; i <= NF; i++) {
@@ -192,11 +194,7 @@ rewrite() {
 	sleep 0.5
 	tail -n +"$_from" "$TMP/ksm.txt" | grep "^ts=[0-9]* vm=$(vmid "$_n") type=cow_break " |
 		sed 's/.* gfn=\(0x[0-9a-f]*\) .*pfn=\(0x[0-9a-f]*\)$/\1 \2/' >"$TMP/$_n.cow"
-	_out=$(awk -v k="$_k" 'function hex(s,  n, i) {
-			n = 0; s = substr(s, 3)
-			for (i = 1; i <= length(s); i++)
-				n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-			return n }
+	_out=$(awk -v k="$_k" "$AWK_HEX"'
 		NR == FNR { was[$1] = $2; next }
 		{ g = hex($1)
 		  if (g >= 256 && g < 256 + k) data++
