@@ -4,7 +4,7 @@
  * known contents, for SELF-e's tests (page faults, KSM sharing).
  *
  *   minivmm [--mem MIB] --pages N --fill MODE [--hold SEC] [--rewrite K]
- *           [--no-merge] [--wait-start]
+ *           [--no-merge] [--wait-start] [--slot-churn]
  *
  * Guest memory: one slot of --mem MiB (default 16) at guest-physical 0, backed
  * by anonymous private memory with MADV_NOHUGEPAGE (so KSM and page counts are
@@ -32,10 +32,13 @@
  *      SIGCONT, so a tracer can attach to the VM before its guest runs), run
  *      the guest until HLT, print {"event":"halted"};
  *   2. keep the VM alive for --hold seconds;
- *   3. with --rewrite K: run the guest again to write the first K pages with
+ *   3. with --slot-churn: give the VM a second memslot (slot 1, 16 pages of
+ *      its own memory at guest-physical 1 GiB), move it to 1.25 GiB, turn on
+ *      its dirty logging, delete it, and print {"event":"slots"};
+ *   4. with --rewrite K: run the guest again to write the first K pages with
  *      new unique contents (no other page holds them, so this breaks KSM
  *      sharing), print {"event":"rewritten"}, hold again;
- *   4. exit 0.
+ *   5. exit 0.
  * SIGUSR1 ends the current hold at once (or the next one, if it comes during
  * a guest run), so tests need not guess how long to hold.
  *
@@ -43,6 +46,7 @@
  *   {"pid":P,"gpa":1048576,"pages":N,"hva":H,"mem_bytes":M,"code_gpa":4096,
  *    "fill":"seed:7","merge":true}                       (before the guest runs)
  *   {"event":"halted","pages":N,"run_ms":T}
+ *   {"event":"slots","slot":1,"hva":H1,"pages":16,"gpa":G1,"moved_gpa":G2}
  *   {"event":"rewritten","pages":K,"fill":"unique:...","run_ms":T}
  * hva is the host virtual address of guest-physical 0, so page i of the fill
  * is at hva + gpa + 4096 * i in this process (/proc/P/mem, /proc/P/pagemap).
@@ -178,6 +182,41 @@ static void vm_add_memory(struct vm *vm, uint64_t bytes, bool merge)
 	region.memory_size = bytes;
 	region.userspace_addr = (uintptr_t)p;
 	xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
+}
+
+#define CHURN_SLOT	1
+#define CHURN_PAGES	16
+#define CHURN_GPA	(1ULL << 30)
+#define CHURN_MOVED_GPA	(5ULL << 28)
+
+/*
+ * Every kind of memslot change KVM has, on a slot of its own: create, move,
+ * flags only, delete. The memory stays mapped (KVM never owned it).
+ */
+static void vm_slot_churn(struct vm *vm)
+{
+	struct kvm_userspace_memory_region region = { 0 };
+	size_t bytes = CHURN_PAGES * FILL_PAGE_SIZE;
+	void *p;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap %zu bytes for slot %d: %s", bytes, CHURN_SLOT, strerror(errno));
+	region.slot = CHURN_SLOT;
+	region.guest_phys_addr = CHURN_GPA;
+	region.memory_size = bytes;
+	region.userspace_addr = (uintptr_t)p;
+	xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION (create)");
+	region.guest_phys_addr = CHURN_MOVED_GPA;
+	xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION (move)");
+	region.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION (flags)");
+	region.memory_size = 0;
+	xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION (delete)");
+	printf("{\"event\":\"slots\",\"slot\":%d,\"hva\":%" PRIuPTR ",\"pages\":%d,\"gpa\":%llu"
+	       ",\"moved_gpa\":%llu}\n", CHURN_SLOT, (uintptr_t)p, CHURN_PAGES, CHURN_GPA,
+	       CHURN_MOVED_GPA);
+	fflush(stdout);
 }
 
 static void vm_vcpu_add(struct vm *vm)
@@ -356,7 +395,7 @@ static double parse_seconds(const char *opt, const char *s)
 static void usage(void)
 {
 	puts("usage: minivmm [--mem MIB] --pages N --fill MODE [--hold SEC] [--rewrite K] [--no-merge]\n"
-	     "               [--wait-start]\n"
+	     "               [--wait-start] [--slot-churn]\n"
 	     "\n"
 	     "Run a KVM guest that writes N 4 KiB pages from guest-physical 1 MiB, then halts.\n"
 	     "\n"
@@ -369,9 +408,12 @@ static void usage(void)
 	     "                new unique contents, then holds again\n"
 	     "  --no-merge    do not madvise(MADV_MERGEABLE) the guest memory\n"
 	     "  --wait-start  stop (SIGSTOP) after the start line until SIGCONT\n"
+	     "  --slot-churn  after the first hold, create, move, flag and delete a second\n"
+	     "                memslot\n"
 	     "\n"
 	     "stdout: one JSON line at start (pid, gpa, pages, hva, mem_bytes, code_gpa,\n"
-	     "fill, merge), then {\"event\":\"halted\"} and {\"event\":\"rewritten\"} lines.");
+	     "fill, merge), then {\"event\":\"halted\"}, {\"event\":\"slots\"} and\n"
+	     "{\"event\":\"rewritten\"} lines.");
 }
 
 int main(int argc, char **argv)
@@ -384,6 +426,7 @@ int main(int argc, char **argv)
 		{ "rewrite", required_argument, NULL, 'r' },
 		{ "no-merge", no_argument, NULL, 'n' },
 		{ "wait-start", no_argument, NULL, 'w' },
+		{ "slot-churn", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -391,7 +434,7 @@ int main(int argc, char **argv)
 	const char *fill = NULL, *why = "";
 	char spec[128], respec[128];
 	struct fill_params fp, rp;
-	bool merge = true, wait_start = false;
+	bool merge = true, wait_start = false, slot_churn = false;
 	double hold_sec = 0;
 	struct vm vm;
 	sigset_t set;
@@ -406,6 +449,7 @@ int main(int argc, char **argv)
 		case 'r': rewrite = parse_u64("--rewrite", optarg, 1, UINT32_MAX); break;
 		case 'n': merge = false; break;
 		case 'w': wait_start = true; break;
+		case 's': slot_churn = true; break;
 		case 'h': usage(); return 0;
 		default: usage_error("bad arguments");
 		}
@@ -462,6 +506,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	hold(hold_sec);
 
+	if (slot_churn)
+		vm_slot_churn(&vm);
 	if (rewrite) {
 		unique_spec(respec, sizeof(respec));
 		if (fill_parse(respec, &rp, &why))

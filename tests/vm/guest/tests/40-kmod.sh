@@ -20,7 +20,7 @@ sleep 1	# cat is reading: every VM from now on is in its stream
 # cat reads the VM's lines only once the VM is gone: their hvas must still
 # come from the VM's memslots.
 kill -STOP "$cat_pid"
-vm_start tv --pages 32 --fill seed:5 --hold 0
+vm_start tv --pages 32 --fill seed:5 --hold 0 --slot-churn
 wait "$tv_pid"
 sleep 0.2	# the VM's end is delivered a grace period after its destruction
 kill -CONT "$cat_pid"
@@ -55,6 +55,18 @@ sort -o "$TMP/text.gfns" "$TMP/text.gfns"
 faults=$(wc -l <"$TMP/text.gfns")
 slot_line=$(grep -c "type=memslot slot=0 as=0 gfn=0x0 pages=4096 hva=$(printf '0x%x' "$hva") change=create\$" "$TMP/text.vm")
 last=$(tail -n 1 "$TMP/text.vm" | sed 's/^ts=[0-9]* //')
+# The second slot's life: create at 1 GiB, move to 1.25 GiB, flags, delete;
+# 16 pages throughout, and its hva wherever a line has one (a line read after
+# the delete has none: hvas come from the memslots when the line is read).
+churn_hva=$(printf '0x%x' "$(sed -n 's/.*"event":"slots".*"hva":\([0-9]*\).*/\1/p' "$TMP/tv.out")")
+churn=$(grep ' type=memslot slot=1 ' "$TMP/text.vm" | sed 's/^ts=[0-9]* vm=[0-9]* type=memslot //' |
+	sed "s/ hva=$churn_hva / /" | tr '\n' '|')
+churn_want='slot=1 as=0 gfn=0x40000 pages=16 change=create|slot=1 as=0 gfn=0x50000 pages=16 change=move|slot=1 as=0 gfn=0x50000 pages=16 change=flags|slot=1 as=0 gfn=0x50000 pages=16 change=delete|'
+if [ "$churn" = "$churn_want" ]; then
+	pass text/memslots
+else
+	fail text/memslots "slot 1's lines (hva $churn_hva taken out): '$churn', want '$churn_want'"
+fi
 if [ -z "$vmid" ]; then
 	fail text/stream "no vm_create line for pid $tv_pid in $(wc -l <"$TMP/text.out") lines"
 elif [ -n "$shape_bad" ]; then
