@@ -109,6 +109,7 @@ nlohmann::ordered_json snapshot_to_json(const Snapshot& snap)
     j["pages"] = page_counts_json(snap.pages);
     nlohmann::ordered_json ksm;
     ksm["frames_in_ranges"] = snap.ksm.frames_in_ranges;
+    ksm["ksm_flag_trusted"] = snap.ksm.ksm_flag_trusted;
     ksm["merging_pages"] = snap.ksm.merging_pages ? nlohmann::ordered_json(*snap.ksm.merging_pages)
                                                   : nlohmann::ordered_json(nullptr);
     ksm["stat"] = named_values_json(snap.ksm.stat);
@@ -145,6 +146,9 @@ std::string snapshot_to_text(const Snapshot& snap, bool verbose)
     put(out, "\nprivate: mapped once; shared: mapped more than once without KSM (fork, files);\n"
         "(thp), (hugetlb), (file) count present pages of any class.\n");
 
+    if (!snap.ksm.ksm_flag_trusted)
+        put(out, "\nThis kernel sets KPF_KSM on pages KSM never merged: KSM pages count as shared\n"
+            "(or private, once one mapping is left); ksm_merging_pages below is KSM's own count.\n");
     if (c.ksm) {
         const std::uint64_t saved = c.ksm - snap.ksm.frames_in_ranges;
         put(out, "\nKSM in these ranges: {} pages on {} frames (merging within them saves {} pages, {:.1f} MiB)\n",

@@ -21,7 +21,8 @@ std::string_view page_class_name(PageClass c) noexcept
     return "unknown";
 }
 
-PageInfo classify_page(std::uint64_t pagemap_entry, std::uint64_t kpageflags) noexcept
+PageInfo classify_page(std::uint64_t pagemap_entry, std::uint64_t kpageflags,
+                       bool ksm_flag_trusted) noexcept
 {
     PageInfo info;
     if (!pagemap_present(pagemap_entry)) {
@@ -35,7 +36,7 @@ PageInfo classify_page(std::uint64_t pagemap_entry, std::uint64_t kpageflags) no
     info.hugetlb = bit(kpageflags, kpf::kHuge);
     if (bit(kpageflags, kpf::kZeroPage))
         info.page_class = PageClass::zero;
-    else if (bit(kpageflags, kpf::kKsm))
+    else if (ksm_flag_trusted && bit(kpageflags, kpf::kKsm))
         info.page_class = PageClass::ksm;
     else if (bit(pagemap_entry, pagemap::kExclusiveBit))
         info.page_class = PageClass::private_page;

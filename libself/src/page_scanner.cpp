@@ -1,5 +1,7 @@
 #include "self_e/page_scanner.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,31 @@ static_assert(PageScanner::kBatchPages <= (std::size_t{1} << kIndexBits));
 // Frames this high would not fit beside the index (x86-64 has at most 2^40).
 constexpr std::uint64_t kMaxPfn = std::uint64_t{1} << (64 - kIndexBits);
 
+// Touches a private anonymous page of this process and reads its KPF_KSM:
+// KSM never merges it (not MADV_MERGEABLE), so the bit set means the kernel
+// reports KPF_KSM wrongly. True when the probe cannot run (another procfs
+// root, as in tests, or no page frame numbers).
+bool probe_ksm_flag_trusted(const ProcFs& proc, const UniqueFd& kpageflags)
+{
+    const std::size_t size = static_cast<std::size_t>(host_page_size());
+    void* page = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return true;
+    *static_cast<volatile char*>(page) = 1;
+    bool trusted = true;
+    const int pagemap = ::open(proc.path(::getpid(), "pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+    if (pagemap >= 0) {
+        std::uint64_t entry = 0, flags = 0;
+        const off_t at = static_cast<off_t>(reinterpret_cast<std::uintptr_t>(page) / size * 8);
+        if (::pread(pagemap, &entry, 8, at) == 8 && pagemap_present(entry) && pagemap_pfn(entry) &&
+            ::pread(kpageflags.get(), &flags, 8, static_cast<off_t>(pagemap_pfn(entry) * 8)) == 8)
+            trusted = !bit(flags, kpf::kKsm);
+        ::close(pagemap);
+    }
+    ::munmap(page, size);
+    return trusted;
+}
+
 }  // namespace
 
 std::uint64_t host_page_size() noexcept
@@ -34,7 +61,8 @@ PageScanner::PageScanner(const ProcFs& proc, pid_t pid)
       kpageflags_path_(proc.path("kpageflags")),
       // The frame file first: without root it fails with the clearest message.
       kpageflags_(proc.open_kpageflags()),
-      pagemap_(proc.open_pagemap(pid))
+      pagemap_(proc.open_pagemap(pid)),
+      ksm_flag_trusted_(probe_ksm_flag_trusted(proc, kpageflags_))
 {
 }
 
@@ -128,7 +156,7 @@ void PageScanner::classify_present_pages()
                             "pid " + std::to_string(pid_) + ": page at " +
                                 hex(batch_address_ + index * page_size_) + " maps frame " + hex(pfn) +
                                 " that has no struct page (device memory); self-e classifies RAM only");
-            pages_[index] = classify_page(entries_[index], flags);
+            pages_[index] = classify_page(entries_[index], flags, ksm_flag_trusted_);
         }
         first = last + 1;
     }

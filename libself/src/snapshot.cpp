@@ -43,6 +43,7 @@ Snapshot take_snapshot(const ProcFs& proc, const SysFs& sys, const SnapshotTarge
 
     PageScanner scanner(proc, target.pid);
     snap.page_size = scanner.page_size();
+    snap.ksm.ksm_flag_trusted = scanner.ksm_flag_trusted();
     std::vector<std::uint64_t> ksm_frames;
     for (const AddressRange& range : target.ranges) {
         RangeSnapshot rs{range, {}};

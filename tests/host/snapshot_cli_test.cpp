@@ -169,7 +169,7 @@ TEST_CASE("snapshot --json has the documented keys and counts, swapped pages inc
     CHECK(snap["ranges"] == json::parse(R"([{"start": 268435456, "end": 268451840}])"));
     CHECK(snap["pages"] == json::parse(R"({"total": 4, "present": 2, "private": 1, "shared": 0, "ksm": 1,
         "zero": 0, "thp": 0, "hugetlb": 0, "file": 0, "swapped": 1, "not_present": 1})"));
-    CHECK(snap["ksm_process"] == json::parse(R"({"frames_in_ranges": 1, "merging_pages": 1, "stat": null})"));
+    CHECK(snap["ksm_process"] == json::parse(R"({"frames_in_ranges": 1, "ksm_flag_trusted": true, "merging_pages": 1, "stat": null})"));
     CHECK(snap["ksm_system"] == json::parse(R"({"advisor_mode": "none", "run": 1})"));
 
     const RunResult text = snapshot({"--pid", std::to_string(pid), "--proc-root", tree.proc().string(),

@@ -49,6 +49,16 @@ TEST_CASE("KSM pages are ksm however many map them, and keep their frame", "[cla
     }
 }
 
+TEST_CASE("an untrusted KPF_KSM is ignored: KSM pages then show as shared or private", "[class]")
+{
+    // Debian's 6.12.95 sets KPF_KSM on every anonymous page.
+    const std::uint64_t flags = flag(kpf::kKsm) | flag(KPF_ANON);
+    CHECK(classify_page(kPresent | 0xabc, flags, false).page_class == PageClass::shared);
+    CHECK(classify_page(kPresent | kExclusive | 0xabc, flags, false).page_class ==
+          PageClass::private_page);
+    CHECK(classify_page(kPresent | 7, flag(kpf::kZeroPage) | flags, false).page_class == PageClass::zero);
+}
+
 TEST_CASE("other present pages are private when mapped exclusively, shared otherwise", "[class]")
 {
     CHECK(classify_page(kPresent | kExclusive | 1, flag(KPF_ANON)).page_class == PageClass::private_page);

@@ -81,7 +81,12 @@ inline constexpr bool bit(std::uint64_t word, int n) noexcept { return (word >> 
 inline bool pagemap_present(std::uint64_t entry) noexcept { return bit(entry, pagemap::kPresentBit); }
 inline std::uint64_t pagemap_pfn(std::uint64_t entry) noexcept { return entry & pagemap::kPfnMask; }
 
-// The rules above. kpageflags is read only for a present page.
-PageInfo classify_page(std::uint64_t pagemap_entry, std::uint64_t kpageflags) noexcept;
+// The rules above. kpageflags is read only for a present page. Without
+// ksm_flag_trusted, KPF_KSM is ignored and a KSM page shows as shared (when
+// mapped more than once) or private: Debian's 6.12.95 sets KPF_KSM on every
+// anonymous page (fs/proc/page.c tests mapping & PAGE_MAPPING_KSM, which any
+// anonymous mapping passes).
+PageInfo classify_page(std::uint64_t pagemap_entry, std::uint64_t kpageflags,
+                       bool ksm_flag_trusted = true) noexcept;
 
 }  // namespace self_e

@@ -48,6 +48,9 @@ public:
     void scan(const AddressRange& range, const Visitor& visit);
 
     std::uint64_t page_size() const noexcept { return page_size_; }
+    // Whether this kernel's KPF_KSM means KSM (see classify_page()): false
+    // when a fresh anonymous page of our own carries it.
+    bool ksm_flag_trusted() const noexcept { return ksm_flag_trusted_; }
 
 private:
     void scan_batch(std::uint64_t address, std::size_t nr_pages);
@@ -57,6 +60,7 @@ private:
     std::uint64_t page_size_;
     std::string pagemap_path_, kpageflags_path_;
     UniqueFd kpageflags_, pagemap_;  // opened in this order
+    bool ksm_flag_trusted_ = true;
 
     // Batch buffers, reused.
     std::uint64_t batch_address_ = 0;

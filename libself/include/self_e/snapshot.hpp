@@ -51,6 +51,9 @@ struct ProcessKsm {
     // Distinct KSM frames the ranges map: pages.ksm - ksm_frames pages of
     // the ranges are saved by merging within them.
     std::uint64_t frames_in_ranges = 0;
+    // False on kernels that set KPF_KSM on pages KSM never merged: KSM pages
+    // then count as shared (or private, when one mapping is left).
+    bool ksm_flag_trusted = true;
     std::optional<std::int64_t> merging_pages;  // /proc/PID/ksm_merging_pages
     std::optional<NamedValues> stat;            // /proc/PID/ksm_stat
 };

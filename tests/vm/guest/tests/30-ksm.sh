@@ -71,6 +71,20 @@ check ksm/seed-pairs "$out" same_pfn=$N cross=0 a_present=$N a_distinct=$N a_mul
 out=$(pagecheck --pid "$a_pid" --addr "$A" --pages $N --expect seed:ksm)
 check ksm/seed-content "$out" content_ok=$N
 
+# self-e snapshot sees the merged pages as KSM pages, or, where KPF_KSM
+# cannot be trusted, as shared ones, and says which.
+snap=$(self-e snapshot --pid "$a_pid" --range "$(printf '0x%x-0x%x' "$A" $((A + N * 4096)))" --json |
+	tr -d ' \n')
+sv() { echo "$snap" | sed -n "s/.*\"$1\":\([a-z0-9]*\).*/\1/p"; }
+ok=$(kv "$(pagecheck --pid "$a_pid" --addr "$A" --pages 1)" kpf_ksm_ok)
+if [ "$ok" = 1 ]; then want="true $N 0"; else want="false 0 $N"; fi
+got="$(sv ksm_flag_trusted) $(sv ksm) $(sv shared)"
+if [ "$got" = "$want" ]; then
+	pass ksm/snapshot
+else
+	fail ksm/snapshot "self-e snapshot: ksm_flag_trusted, ksm, shared = $got, want $want"
+fi
+
 out=$(pagecheck --pid "$c_pid" --addr "$C" --pages $NS --expect same:ksm)
 check ksm/same "$out" present=$NS multi=$NS distinct=$ks maxshare=$maxs content_ok=$NS \
 	$(KSM_ ksm=$NS)
