@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "self_e/error.hpp"
 #include "self_e/memslot.hpp"
 
 struct nl_sock;

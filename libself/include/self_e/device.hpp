@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "self_e/error.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/ring.hpp"
 #include "self_e/unique_fd.hpp"
