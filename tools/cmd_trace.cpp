@@ -131,18 +131,28 @@ private:
 
         std::vector<Memslot> slots = current_slots(session);
         std::vector<Event> batch;
-        bool ended = false;
+        bool ended = false;  // the VM's end was read, or poll() said it hung up
+        const auto drain = [&] {
+            session.consumer().drain([&](const Event& ev, std::uint32_t) {
+                batch.push_back(ev);
+                ended |= ev.type == SELF_E_EV_VM_DESTROY;
+            });
+        };
         for (;;) {
             batch.clear();
-            session.consumer().drain([&](const Event& ev, std::uint32_t) { batch.push_back(ev); });
+            const bool ended_before = ended;
+            drain();
+            // The module commits a VM's end after all its other events, but a
+            // lane read before the end's lane may have had more published
+            // since: read every lane once more before printing.
+            if (ended && !ended_before)
+                drain();
             // Lanes are ordered in themselves; across lanes, by time.
             std::stable_sort(batch.begin(), batch.end(),
                              [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
             for (const Event& ev : batch) {
                 if (ev.type == SELF_E_EV_MEMSLOT)
                     slots = current_slots(session);  // hvas of the new layout
-                else if (ev.type == SELF_E_EV_VM_DESTROY)
-                    ended = true;
                 const std::string line = format_event_line(ev, hva_of(slots, ev));
                 if (ev.type == SELF_E_EV_LOST)
                     printer.print_lost(line, ev.arg);
@@ -152,11 +162,9 @@ private:
             printer.flush();
             if (ended || stop_requested())
                 break;
-            const WaitResult r = session.wait(kTick);
-            if (r == WaitResult::ended) {
-                ended = true;  // its last events are drained on the next turn
-                continue;
-            }
+            // After a hang-up every event is committed: one last turn reads them.
+            if (session.wait(kTick) == WaitResult::ended)
+                ended = true;
         }
         std::optional<ReaderStats> stats;
         try {
