@@ -46,5 +46,7 @@ std::span<const CommandInfo> commands();
 
 // One per cmd_*.cpp.
 std::unique_ptr<Command> make_snapshot_command();
+std::unique_ptr<Command> make_list_command();
+std::unique_ptr<Command> make_trace_command();
 
 }  // namespace self_e::tool

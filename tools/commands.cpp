@@ -10,6 +10,9 @@ std::span<const CommandInfo> commands()
     static const CommandInfo list[] = {
         {"snapshot", "classify every page of a process's memory now, without the module",
          make_snapshot_command},
+        {"list", "list the VMs self_e.ko tracks: ids, processes, memory, readers", make_list_command},
+        {"trace", "print a VM's memory events (faults, KSM, memslots) as they happen",
+         make_trace_command},
     };
     return list;
 }

@@ -132,6 +132,21 @@ std::string ProcFs::comm(pid_t pid) const
     return name;
 }
 
+std::vector<std::string> ProcFs::cmdline(pid_t pid) const
+{
+    const std::string text = read_text_file(path(pid, "cmdline"));
+    std::vector<std::string> args;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\0', start);
+        if (end == std::string::npos)
+            end = text.size();
+        args.emplace_back(text, start, end - start);
+        start = end + 1;
+    }
+    return args;
+}
+
 std::vector<Mapping> ProcFs::maps(pid_t pid) const
 {
     const std::string file = path(pid, "maps");

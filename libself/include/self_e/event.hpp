@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,14 @@ std::string_view event_type_name(std::uint8_t type) noexcept;
 
 // The type with this name, if there is one.
 std::optional<std::uint8_t> parse_event_type(std::string_view name) noexcept;
+
+// The event mask (SELF_E_EVENT_MASK() bits) of these type names, e.g. from
+// --type fault,memslot. Throws self_e::Error (invalid_argument) naming the
+// first name that is no event type, and listing the names there are.
+std::uint64_t parse_event_mask(std::span<const std::string> names);
+
+// Every type name a mask may hold, comma-separated ("lost, vm_create, ...").
+std::string event_type_names();
 
 // The event as one line of the text stream, '\n' included: the very line the
 // module's read() gives (kmod/self_e_text.h). hva is the host virtual address

@@ -48,6 +48,8 @@ public:
     void require_process(pid_t pid) const;
 
     std::string comm(pid_t pid) const;  // the name in /proc/PID/comm, no newline
+    // The arguments in /proc/PID/cmdline (empty for a kernel thread or zombie).
+    std::vector<std::string> cmdline(pid_t pid) const;
     std::vector<Mapping> maps(pid_t pid) const;
 
     // nullopt when the kernel has no such file (no CONFIG_KSM, or older

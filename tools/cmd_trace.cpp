@@ -1,0 +1,228 @@
+// self-e trace: print a VM's memory events as they happen, one per line.
+#include <fmt/core.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "command.hpp"
+#include "event_json.hpp"
+#include "self_e/device.hpp"
+#include "self_e/error.hpp"
+#include "self_e/event.hpp"
+#include "self_e/text_stream.hpp"
+
+namespace self_e::tool {
+
+namespace {
+
+constexpr const char* kFooter =
+    "Without --vm or --pid, traces every VM through the module's text stream\n"
+    "(read() of /dev/self-e), which includes VMs started after the trace.\n"
+    "Lines are the module's text format (README, \"Text stream\"); --json prints\n"
+    "the same fields as one JSON object a line (numbers as numbers).\n"
+    "A `type=lost count=N` line marks where the ring was full and N events were\n"
+    "dropped (a larger --ring helps); the total goes to stderr at the end.\n"
+    "Runs until SIGINT/SIGTERM or, with --vm/--pid, until the VM ends.\n"
+    "Needs self_e.ko and root (CAP_SYS_ADMIN).\n"
+    "Exit status: 0 success, 1 failure (no such VM, module not loaded, need root), 2 bad command line.";
+
+// How often the loop looks at the stop flag even without events: a signal
+// between the check and poll() is noticed this late at worst.
+constexpr std::chrono::milliseconds kTick{250};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+// SIGINT and SIGTERM end the trace cleanly (final counts, flushed output).
+// No SA_RESTART, so a blocked poll() returns at once.
+void catch_stop_signals()
+{
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Counts and prints lines in the chosen format.
+class EventPrinter {
+public:
+    explicit EventPrinter(bool json) : json_(json) {}
+
+    void print(const std::string& line)
+    {
+        if (json_)
+            fmt::print("{}\n", event_line_to_json(line).dump());
+        else
+            fmt::print("{}", line);
+        ++printed_;
+    }
+    void flush() { std::fflush(stdout); }
+    void count_lost(std::uint64_t n) { lost_ += n; }
+
+    std::uint64_t printed() const noexcept { return printed_; }
+    std::uint64_t lost() const noexcept { return lost_; }
+
+private:
+    bool json_;
+    std::uint64_t printed_ = 0;
+    std::uint64_t lost_ = 0;  // sum of LOST records seen
+};
+
+void report_end(const std::string& what, const EventPrinter& printer, std::optional<ReaderStats> stats)
+{
+    // LOST records report drops once a lane has room again; the ring's own
+    // count also has the drops not reported yet.
+    const std::uint64_t lost = std::max(printer.lost(), stats ? stats->dropped : 0);
+    fmt::print(stderr, "self-e trace: {}: {} events printed, {} lost{}\n", what, printer.printed(),
+               lost, lost ? " (the ring was full; try a larger --ring)" : "");
+}
+
+class TraceCommand final : public Command {
+public:
+    void declare(CLI::App& app) override
+    {
+        auto* vm = app.add_option("--vm", vm_id_, "the VM to trace, by the id `self-e list` shows")
+                       ->check(CLI::Range(1, 65535));
+        auto* pid = app.add_option("--pid", pid_, "the VM to trace, by the process that owns it")
+                        ->check(CLI::PositiveNumber);
+        vm->excludes(pid);
+        app.add_option("--type", types_,
+                       "only these event types, comma-separated (" + event_type_names() + ")")
+            ->delimiter(',');
+        app.add_flag("--json", json_, "one JSON object per event");
+        app.add_option("--ring", ring_kib_,
+                       "ring size in KiB for --vm/--pid (default: the module's)")
+            ->check(CLI::Range(1, 1 << 20));
+        // For tests: another device node.
+        app.add_option("--device", device_)->group("");
+        app.footer(kFooter);
+    }
+
+    int run() override
+    {
+        std::uint64_t mask = 0;
+        try {
+            mask = parse_event_mask(types_);
+        } catch (const Error& e) {
+            throw UsageError(std::string("--type: ") + e.what());
+        }
+        catch_stop_signals();
+        EventPrinter printer(json_);
+        if (vm_id_ || pid_)
+            trace_one(mask, printer);
+        else
+            trace_all(mask, printer);
+        return kExitOk;
+    }
+
+private:
+    void trace_one(std::uint64_t mask, EventPrinter& printer)
+    {
+        const AttachTarget target = vm_id_ ? AttachTarget::vm(vm_id_) : AttachTarget::process(pid_);
+        DeviceSession session(target, {mask, ring_kib_ * 1024, 1}, device_);
+        const std::string what = fmt::format("VM {} (pid {})", session.vm_id(), session.pid());
+        fmt::print(stderr, "self-e trace: tracing {}, ring {} KiB\n", what, session.ring_bytes() / 1024);
+
+        std::vector<Memslot> slots = current_slots(session);
+        std::vector<Event> batch;
+        bool ended = false;
+        for (;;) {
+            batch.clear();
+            session.consumer().drain([&](const Event& ev, std::uint32_t) { batch.push_back(ev); });
+            // Lanes are ordered in themselves; across lanes, by time.
+            std::stable_sort(batch.begin(), batch.end(),
+                             [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+            for (const Event& ev : batch) {
+                if (ev.type == SELF_E_EV_MEMSLOT)
+                    slots = current_slots(session);  // hvas of the new layout
+                else if (ev.type == SELF_E_EV_LOST)
+                    printer.count_lost(ev.arg);
+                else if (ev.type == SELF_E_EV_VM_DESTROY)
+                    ended = true;
+                printer.print(format_event_line(ev, hva_of(slots, ev)));
+            }
+            printer.flush();
+            if (ended || g_stop)
+                break;
+            const WaitResult r = session.wait(kTick);
+            if (r == WaitResult::ended) {
+                ended = true;  // its last events are drained on the next turn
+                continue;
+            }
+        }
+        std::optional<ReaderStats> stats;
+        try {
+            stats = session.stats();
+        } catch (const Error&) {
+            // Counts are a courtesy at exit; the events are out already.
+        }
+        report_end(what + (ended ? " ended" : ""), printer, stats);
+    }
+
+    void trace_all(std::uint64_t mask, EventPrinter& printer)
+    {
+        TextStream stream(mask, device_);
+        fmt::print(stderr, "self-e trace: tracing every VM (text stream of {})\n", device_);
+        while (!g_stop) {
+            for (const std::string& line : stream.read_lines(kTick)) {
+                if (line.find(" type=lost ") != std::string::npos)
+                    printer.count_lost(lost_count(line));
+                printer.print(line);
+            }
+            printer.flush();
+        }
+        std::optional<ReaderStats> stats;
+        try {
+            stats = stream.stats();
+        } catch (const Error&) {
+        }
+        report_end("all VMs", printer, stats);
+    }
+
+    // The VM's memslots now, or none once it has ended.
+    static std::vector<Memslot> current_slots(const DeviceSession& session)
+    {
+        try {
+            return session.vm_info().memslots;
+        } catch (const Error&) {
+            return {};
+        }
+    }
+
+    // The hva the module's formatter would print: of gfn, for events about a
+    // gfn (an access sample's gfn is a block, printed without one).
+    static std::uint64_t hva_of(const std::vector<Memslot>& slots, const Event& ev)
+    {
+        if (ev.gfn == SELF_E_GFN_NONE || ev.type == SELF_E_EV_ACCESS)
+            return 0;
+        return gfn_to_hva(slots, ev.gfn).value_or(0);
+    }
+
+    static std::uint64_t lost_count(const std::string& line)
+    {
+        const std::size_t at = line.find(" count=");
+        return at == std::string::npos ? 0 : std::strtoull(line.c_str() + at + 7, nullptr, 10);
+    }
+
+    std::uint32_t vm_id_ = 0;
+    pid_t pid_ = 0;
+    std::vector<std::string> types_;
+    bool json_ = false;
+    std::uint32_t ring_kib_ = 0;
+    std::string device_ = kDevicePath;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_trace_command() { return std::make_unique<TraceCommand>(); }
+
+}  // namespace self_e::tool
