@@ -2,14 +2,19 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "command.hpp"
 #include "list_output.hpp"
+#include "notification_output.hpp"
 #include "self_e/control.hpp"
 #include "self_e/error.hpp"
 #include "self_e/procfs.hpp"
 #include "self_e/qemu.hpp"
+#include "stop_signals.hpp"
 
 namespace self_e::tool {
 
@@ -21,6 +26,11 @@ constexpr const char* kFooter =
     "space 0 (guest RAM; SMM's alias is not counted again), READERS the readers\n"
     "attached to the VM now (`self-e trace`; all-VM text readers are not counted),\n"
     "EVENTS the events produced for it, DROPPED those its readers lost.\n"
+    "--watch then prints the module's notifications, one a line, until SIGINT/SIGTERM:\n"
+    "  vm_new vm=ID pid=N comm=NAME, vm_del (the same), memslot vm=ID slot=N as=N\n"
+    "  gfn=0xX pages=N hva=0xX change=create|delete|move|flags, overflow vm=ID dropped=N\n"
+    "  (with --json: the list on one line, then one object a line with these keys\n"
+    "  and \"note\" for the first word).\n"
     "Needs self_e.ko and root (CAP_SYS_ADMIN).\n"
     "Exit status: 0 success, 1 failure (module not loaded, need root), 2 bad command line.";
 
@@ -42,11 +52,18 @@ public:
     void declare(CLI::App& app) override
     {
         app.add_flag("--json", json_, "print JSON (keys in tools/list_output.hpp)");
+        app.add_flag("--watch", watch_, "then print VMs coming and going, memslot changes and ring overflows");
         app.footer(kFooter);
     }
 
     int run() override
     {
+        // Join the events group before listing, so no change falls between.
+        std::optional<NotificationListener> listener;
+        if (watch_) {
+            catch_stop_signals();
+            listener.emplace();
+        }
         ControlClient control;
         const ProcFs proc;
         std::vector<ListedVm> vms;
@@ -57,14 +74,31 @@ public:
         std::sort(vms.begin(), vms.end(),
                   [](const ListedVm& a, const ListedVm& b) { return a.vm.vm_id < b.vm.vm_id; });
         if (json_)
-            fmt::print("{}\n", list_to_json(vms).dump(2));
+            fmt::print("{}\n", list_to_json(vms).dump(watch_ ? -1 : 2));
         else
             fmt::print("{}", list_to_text(vms));
+        std::fflush(stdout);
+        if (listener)
+            watch(*listener);
         return kExitOk;
     }
 
 private:
+    void watch(NotificationListener& listener) const
+    {
+        while (!stop_requested()) {
+            for (const Notification& note : listener.receive(std::chrono::milliseconds(250))) {
+                if (json_)
+                    fmt::print("{}\n", notification_to_json(note).dump());
+                else
+                    fmt::print("{}", notification_to_text(note));
+            }
+            std::fflush(stdout);
+        }
+    }
+
     bool json_ = false;
+    bool watch_ = false;
 };
 
 }  // namespace

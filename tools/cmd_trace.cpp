@@ -1,11 +1,10 @@
 // self-e trace: print a VM's memory events as they happen, one per line.
 #include <fmt/core.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "self_e/error.hpp"
 #include "self_e/event.hpp"
 #include "self_e/text_stream.hpp"
+#include "stop_signals.hpp"
 
 namespace self_e::tool {
 
@@ -36,44 +36,38 @@ constexpr const char* kFooter =
 // between the check and poll() is noticed this late at worst.
 constexpr std::chrono::milliseconds kTick{250};
 
-volatile std::sig_atomic_t g_stop = 0;
-
-void on_stop_signal(int) { g_stop = 1; }
-
-// SIGINT and SIGTERM end the trace cleanly (final counts, flushed output).
-// No SA_RESTART, so a blocked poll() returns at once.
-void catch_stop_signals()
-{
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
-}
-
 // Counts and prints lines in the chosen format.
 class EventPrinter {
 public:
     explicit EventPrinter(bool json) : json_(json) {}
 
+    void print_event(const std::string& line)
+    {
+        print(line);
+        ++printed_;
+    }
+    // A LOST record: printed in the stream, counted apart from events.
+    void print_lost(const std::string& line, std::uint64_t count)
+    {
+        print(line);
+        lost_ += count;
+    }
+    void flush() { std::fflush(stdout); }
+
+    std::uint64_t printed() const noexcept { return printed_; }
+    std::uint64_t lost() const noexcept { return lost_; }
+
+private:
     void print(const std::string& line)
     {
         if (json_)
             fmt::print("{}\n", event_line_to_json(line).dump());
         else
             fmt::print("{}", line);
-        ++printed_;
     }
-    void flush() { std::fflush(stdout); }
-    void count_lost(std::uint64_t n) { lost_ += n; }
 
-    std::uint64_t printed() const noexcept { return printed_; }
-    std::uint64_t lost() const noexcept { return lost_; }
-
-private:
     bool json_;
-    std::uint64_t printed_ = 0;
+    std::uint64_t printed_ = 0;  // events, LOST records not counted
     std::uint64_t lost_ = 0;  // sum of LOST records seen
 };
 
@@ -84,6 +78,9 @@ void report_end(const std::string& what, const EventPrinter& printer, std::optio
     const std::uint64_t lost = std::max(printer.lost(), stats ? stats->dropped : 0);
     fmt::print(stderr, "self-e trace: {}: {} events printed, {} lost{}\n", what, printer.printed(),
                lost, lost ? " (the ring was full; try a larger --ring)" : "");
+    if (stats && stats->dropped > printer.lost())
+        fmt::print(stderr, "self-e trace: {} of the lost events had no LOST line yet (their lane saw no later event)\n",
+                   stats->dropped - printer.lost());
 }
 
 class TraceCommand final : public Command {
@@ -144,14 +141,16 @@ private:
             for (const Event& ev : batch) {
                 if (ev.type == SELF_E_EV_MEMSLOT)
                     slots = current_slots(session);  // hvas of the new layout
-                else if (ev.type == SELF_E_EV_LOST)
-                    printer.count_lost(ev.arg);
                 else if (ev.type == SELF_E_EV_VM_DESTROY)
                     ended = true;
-                printer.print(format_event_line(ev, hva_of(slots, ev)));
+                const std::string line = format_event_line(ev, hva_of(slots, ev));
+                if (ev.type == SELF_E_EV_LOST)
+                    printer.print_lost(line, ev.arg);
+                else
+                    printer.print_event(line);
             }
             printer.flush();
-            if (ended || g_stop)
+            if (ended || stop_requested())
                 break;
             const WaitResult r = session.wait(kTick);
             if (r == WaitResult::ended) {
@@ -172,11 +171,12 @@ private:
     {
         TextStream stream(mask, device_);
         fmt::print(stderr, "self-e trace: tracing every VM (text stream of {})\n", device_);
-        while (!g_stop) {
+        while (!stop_requested()) {
             for (const std::string& line : stream.read_lines(kTick)) {
                 if (line.find(" type=lost ") != std::string::npos)
-                    printer.count_lost(lost_count(line));
-                printer.print(line);
+                    printer.print_lost(line, lost_count(line));
+                else
+                    printer.print_event(line);
             }
             printer.flush();
         }

@@ -4,6 +4,7 @@
 
 #include "event_json.hpp"
 #include "list_output.hpp"
+#include "notification_output.hpp"
 #include "self_e/event.hpp"
 
 using namespace self_e;
@@ -89,4 +90,20 @@ TEST_CASE("byte counts with binary units", "[cli]")
     CHECK(format_bytes((10ull << 20) + (1ull << 19)) == "10.5 MiB");
     CHECK(format_bytes(4ull << 30) == "4 GiB");
     CHECK(format_bytes((1ull << 30) * 1000) == "1000 GiB");
+}
+
+TEST_CASE("list --watch prints each notification as one key=value line or JSON object", "[cli]")
+{
+    CHECK(notification_to_text(VmCreated{3, 120, "minivmm"}) == "vm_new vm=3 pid=120 comm=minivmm\n");
+    CHECK(notification_to_text(VmDestroyed{3, 120, "minivmm"}) == "vm_del vm=3 pid=120 comm=minivmm\n");
+    const MemslotChanged slot{3, SELF_E_MEMSLOT_CREATE, {0, 8192, 0x7f0000000000, 1u << 15, 0}};
+    CHECK(notification_to_text(slot) ==
+          "memslot vm=3 slot=0 as=1 gfn=0x0 pages=8192 hva=0x7f0000000000 change=create\n");
+    CHECK(notification_to_text(RingOverflow{3, 17}) == "overflow vm=3 dropped=17\n");
+
+    CHECK(notification_to_json(VmCreated{3, 120, "minivmm"}).dump() ==
+          R"({"note":"vm_new","vm":3,"pid":120,"comm":"minivmm"})");
+    CHECK(notification_to_json(slot).dump() ==
+          R"({"note":"memslot","vm":3,"slot":0,"as":1,"gfn":0,"pages":8192,"hva":139637976727552,"change":"create"})");
+    CHECK(notification_to_json(RingOverflow{0, 5}).dump() == R"({"note":"overflow","vm":0,"dropped":5})");
 }

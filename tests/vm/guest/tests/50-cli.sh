@@ -220,6 +220,99 @@ else
 	pass cli/trace-all
 fi
 
+# --- a tiny ring that overflows, seen by trace and by list --watch ---------
+# list --watch joins the events group first. trace attaches with a 4 KiB
+# ring (64 records a lane) and is stopped (SIGSTOP) while the guest writes
+# 4096 pages, so the ring overflows; it resumes before the VM ends, so the
+# VM's end event finds room and is preceded by a LOST record with the count.
+# minivmm is pinned to CPU 0: its faults and its end go to the same lane.
+# Every fault is printed or counted lost, and the module sends an overflow
+# notification.
+"$SELF_E" list --watch >"$TMP/watch.txt" 2>"$TMP/watch.err" &
+wl_pid=$!
+i=0
+while ! grep -q '^ *VM  *PID\|^no VMs' "$TMP/watch.txt" && [ $i -lt 100 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+: >"$TMP/ov.out"
+: >"$TMP/ov.err"
+taskset -c 0 minivmm --mem 32 --pages 4096 --fill zero --hold 300 --wait-start \
+	>"$TMP/ov.out" 2>"$TMP/ov.err" &
+ov_pid=$!
+if vm_wait_start ov; then
+	"$SELF_E" trace --pid "$ov_pid" --ring 4 >"$TMP/ov.txt" 2>"$TMP/ovt.err" &
+	tr_pid=$!
+	i=0
+	while ! grep -q 'tracing' "$TMP/ovt.err" && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	kill -STOP "$tr_pid"
+	kill -CONT "$ov_pid"
+	vm_wait_event ov halted 120
+	kill -CONT "$tr_pid"
+	sleep 1	# trace empties the ring
+	vm_end ov
+	i=0
+	while ! grep -q 'events printed' "$TMP/ovt.err" && [ $i -lt 300 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	if grep -q 'events printed' "$TMP/ovt.err"; then
+		wait "$tr_pid"
+		rc=$?
+	else
+		kill "$tr_pid"
+		wait "$tr_pid"
+		rc=timeout
+	fi
+	faults=$(grep -c ' type=fault ' "$TMP/ov.txt")
+	lost_sum=$(sed -n 's/.* type=lost count=\([0-9]*\)$/\1/p' "$TMP/ov.txt" |
+		awk '{ s += $1 } END { print s + 0 }')
+	lost=$(sed -n 's/.* events printed, \([0-9]*\) lost.*/\1/p' "$TMP/ovt.err")
+	last=$(tail -n 1 "$TMP/ov.txt" | sed 's/^ts=[0-9]* vm=[0-9]* //')
+	if [ "$rc" != 0 ]; then
+		fail cli/trace-lost "exit $rc: $(cat "$TMP/ovt.err")"
+	elif [ -z "$lost" ] || [ "$lost" = 0 ] || [ "$lost_sum" != "$lost" ]; then
+		fail cli/trace-lost "LOST lines count $lost_sum, stderr says: $(tr '\n' '|' <"$TMP/ovt.err")"
+	elif [ $((faults + lost)) != 4097 ]; then
+		fail cli/trace-lost "$faults faults printed + $lost lost != 4097 (code page + 4096 data pages)"
+	elif [ "$last" != type=vm_destroy ]; then
+		fail cli/trace-lost "the last line is '$last', not the VM's end"
+	else
+		echo "# trace-lost: $faults faults printed, $lost lost (LOST lines agree)"
+		pass cli/trace-lost
+	fi
+else
+	fail cli/trace-lost "minivmm printed no start line: $(cat "$TMP/ov.err")"
+	vm_kill ov
+fi
+sleep 1	# notifications leave the module from a work item
+kill -INT "$wl_pid"
+if wait_gone "$wl_pid" 10; then
+	wait "$wl_pid"
+	rc=$?
+else
+	kill -9 "$wl_pid"
+	rc=hung
+fi
+ovm=$(sed -n "s/^vm_new vm=\([0-9]*\) pid=$ov_pid comm=minivmm\$/\1/p" "$TMP/watch.txt")
+ov_hva=$(printf '0x%x' "$(json "$TMP/ov.out" hva)")
+if [ "$rc" != 0 ]; then
+	fail cli/list-watch "exit $rc after SIGINT: $(cat "$TMP/watch.err")"
+elif [ -z "$ovm" ]; then
+	fail cli/list-watch "no vm_new for pid $ov_pid: $(tr '\n' '|' <"$TMP/watch.txt" | head -c 300)"
+elif ! grep -q "^memslot vm=$ovm slot=0 as=0 gfn=0x0 pages=8192 hva=$ov_hva change=create\$" "$TMP/watch.txt"; then
+	fail cli/list-watch "no memslot create for VM $ovm at $ov_hva: $(grep "vm=$ovm " "$TMP/watch.txt" | tr '\n' '|')"
+elif ! grep -q "^overflow vm=$ovm dropped=[1-9][0-9]*\$" "$TMP/watch.txt"; then
+	fail cli/list-watch "no overflow notice for VM $ovm: $(grep "vm=$ovm " "$TMP/watch.txt" | tr '\n' '|')"
+elif ! grep -q "^vm_del vm=$ovm pid=$ov_pid comm=minivmm\$" "$TMP/watch.txt"; then
+	fail cli/list-watch "no vm_del for VM $ovm"
+else
+	pass cli/list-watch
+fi
+
 # --- errors: exit 1 for what failed, 2 for a bad command line ---------------
 ERR=
 out=$("$SELF_E" trace --vm 65000 2>&1)
