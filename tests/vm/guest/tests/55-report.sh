@@ -1,5 +1,8 @@
 #!/bin/sh
-# self-e report against ground truth: after KSM has merged (and stopped), the
+# self-e report against ground truth. self_e.ko is loaded only after the VMs
+# exist and KSM has merged their pages, so the report must find both VMs and
+# merges that came before it (VM discovery; the snapshot seed). After KSM has
+# merged (and stopped), the
 # report's per-VM counts and sharing pairs equal /proc/PID/ksm_merging_pages
 # and pfn equality in /proc/PID/pagemap; a report attached while a VM
 # rewrites pages counts exactly the COW breaks the page tables show, and
@@ -14,6 +17,7 @@ RW=16
 
 echo 0 >$K/run
 echo 0 >$K/use_zero_pages
+rmmod self_e || fail report/rmmod "cannot unload self_e.ko before the VMs start"
 vm_start a --mem 4 --pages $N --fill seed:rp --hold 600 --rewrite $RW
 vm_start b --mem 4 --pages $N --fill seed:rp --hold 600
 vm_start c --mem 4 --pages $NS --fill same:rp --hold 600
@@ -27,6 +31,7 @@ for v in a b c d; do
 done
 ksm_settle
 [ -n "$KSM_SETTLED" ] || fail report/settle "counters still moving after 60 s: $KSM_SETTLE_NOTE"
+insmod /rig/modules/self_e.ko || { fail report/insmod "cannot load self_e.ko"; vm_kill a b c d; exit 1; }
 
 # list FILE VM: "pfn" of every present non-zero page of the VM's RAM.
 pfns() {
