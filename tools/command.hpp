@@ -48,5 +48,6 @@ std::span<const CommandInfo> commands();
 std::unique_ptr<Command> make_snapshot_command();
 std::unique_ptr<Command> make_list_command();
 std::unique_ptr<Command> make_trace_command();
+std::unique_ptr<Command> make_report_command();
 
 }  // namespace self_e::tool

@@ -13,6 +13,8 @@ std::span<const CommandInfo> commands()
         {"list", "list the VMs self_e.ko tracks: ids, processes, memory, readers", make_list_command},
         {"trace", "print a VM's memory events (faults, KSM, memslots) as they happen",
          make_trace_command},
+        {"report", "per VM: pages touched, KSM-shared (with whom), zero, private, COW breaks, memory saved",
+         make_report_command},
     };
     return list;
 }

@@ -1,0 +1,153 @@
+// The aggregator: the state of every page of the watched VMs, seeded from a
+// snapshot and advanced by the module's events, and the KSM pages they map.
+// aggregate_report.hpp turns it into the numbers `self-e report` shows.
+//
+// Transitions (PageState; "shared" is ksm or zero; an event whose gfn is in
+// no guest-RAM slot only counts in outside_slots):
+//
+//   FAULT        untouched/unmapped -> private; otherwise unchanged (a read
+//                fault on a KSM page maps it again; sharing changes only
+//                with the KSM events below). Faults with SELF_E_F_SMM are
+//                not guest RAM and are ignored.
+//   ACCESS       as FAULT for every page whose bit is set.
+//   KSM_MERGE    -> ksm on page arg, merged now. Already on arg: nothing
+//                (a duplicate). On another KSM page or the zero page: it
+//                leaves that one first (its leave was lost or is late).
+//   KSM_ZERO     -> zero, the same way.
+//   COW_BREAK    shared on page arg -> cow_broken, with how long it was
+//                shared; untouched/unmapped -> cow_broken (we missed the
+//                merge: no duration). Otherwise, and for a page shared on
+//                another page than arg, nothing: a duplicate or stale leave.
+//   UNMERGE      as COW_BREAK, but -> private and counted as an unmerge.
+//   UNMAP        -> unmapped, leaving any page it shared, whatever arg says:
+//                the mapping is gone either way.
+//   KSM_MIGRATE  a ksm page moves to KSM page arg, keeping its merge time.
+//                The event names one gfn, so it moves that gfn only; the
+//                module sends one per gfn mapping the page, as for merges.
+//   KSM_FREE     normally every mapper has left already. Mappers still
+//                there missed their leave: they become private and their
+//                VM inexact.
+//   LOST         the VM (every VM when vm_id is 0 or unknown) is inexact
+//                until reseeded.
+//   MEMSLOT      address space 0 only: create adds untouched pages, delete
+//                drops a slot's pages (leaving their KSM pages), move
+//                rebases them with their states.
+//   VM_DESTROY   the VM goes, with its pages from every KSM page; later
+//                events for its id are dropped until a VM_CREATE reuses it.
+//
+// Order: events go through a ReorderBuffer (reorder_buffer.hpp) and are
+// applied in ts order, not as drained. Transitions that depend on order
+// (merge then COW break vs. COW break then merge of the same page) cannot
+// be made order-insensitive without a timestamp per page, which would cost
+// 8 bytes per page instead of 2; a reorder window costs only the events of
+// the window. Leaves check the page they leave, so a late or duplicate
+// leave cannot undo a newer merge. An event that still arrives too late
+// (older than one applied already) is applied and makes its VM inexact.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "self_e/event.hpp"
+#include "self_e/ksm_pages.hpp"
+#include "self_e/page_class.hpp"
+#include "self_e/reorder_buffer.hpp"
+#include "self_e/vm_pages.hpp"
+
+namespace self_e {
+
+// gfns and pfns are 4 KiB frames (uapi/self_e.h).
+inline constexpr std::uint64_t kGuestPageBytes = 4096;
+
+struct AggregatorOptions {
+    // How long after a newer event an event of another lane may arrive and
+    // still be applied in order. A consumer that drains every 10 ms needs
+    // more than 10 ms.
+    std::uint64_t reorder_window_ns = 50'000'000;
+    // Events held at most (32 bytes each) before the oldest are applied early.
+    std::size_t max_pending = std::size_t{1} << 20;
+    // A page COW-broken less than this after its merge is volatile.
+    std::uint64_t volatile_window_ns = 1'000'000'000;
+};
+
+class Aggregator {
+public:
+    explicit Aggregator(AggregatorOptions options = {});
+
+    // An event as drained, lane after lane: buffered, applied in ts order
+    // once older than the newest minus the reorder window.
+    void push(const Event& ev);
+    // Applies what push() holds that is old enough: call after each drain.
+    // push() also calls it every kReleaseEvery events to bound the work.
+    void release();
+    // Applies everything held, in ts order: at the end of a stream.
+    void flush();
+    // Applies one event now, without reordering.
+    void apply(const Event& ev);
+
+    // Seeding from a snapshot, the VM's pages mapped from hva to gfn by its
+    // memslots: seed_vm() (re)starts the VM with these guest-RAM slots
+    // (address space 0: guest_ram_slots() picks them from the module's
+    // list), every page untouched, its KSM pages left, and exact; event
+    // counters are kept. Then seed_pages() for each run of scanned pages:
+    // pages[i] is the page at first_hva + i * 4096. Pages outside every slot
+    // are skipped; a slot with hva 0 takes none. Classes map to states:
+    // not_present -> untouched, swapped -> unmapped, zero -> zero, ksm ->
+    // ksm on page pfn, private and shared (non-KSM) -> private. Merge times
+    // of pages shared at seed are unknown: their COW breaks are not timed.
+    // Held events are applied first (flush()), so the seed comes after them.
+    // Throws self_e::Error (invalid_argument) for overlapping slots.
+    void seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const GuestMemslot> slots);
+    void seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::span<const PageInfo> pages);
+
+    // The VM, or nullptr when it is not (or no longer) watched.
+    const VmPages* vm(std::uint16_t vm_id) const noexcept
+    {
+        return vm_id < vms_.size() ? vms_[vm_id].get() : nullptr;
+    }
+    std::vector<std::uint16_t> vm_ids() const;
+    const KsmPages& ksm_pages() const noexcept { return ksm_; }
+    const AggregatorOptions& options() const noexcept { return options_; }
+
+    std::size_t pending() const noexcept { return reorder_.pending(); }
+    std::uint64_t late_events() const noexcept { return reorder_.late(); }
+    std::uint64_t ksm_frees() const noexcept { return ksm_frees_; }
+    // Memory held: page tables, shared-page and KSM-page maps.
+    std::size_t bytes() const noexcept;
+
+    static constexpr std::size_t kReleaseEvery = 4096;
+
+private:
+    bool vm_id_valid(std::uint16_t vm_id) const noexcept;
+    VmPages* vm_for_event(const Event& ev);
+    VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
+    void destroy_vm(std::uint16_t vm_id);
+    void make_inexact(VmPages& vm) noexcept;
+
+    void on_memslot(VmPages& vm, const Event& ev);
+    void on_lost(const Event& ev);
+    void on_access_bit(VmPages& vm, std::uint64_t gfn);
+    void on_fault(VmPages& vm, const Event& ev);
+    void on_access(VmPages& vm, const Event& ev);
+    void on_merge(VmPages& vm, const Event& ev, bool zero);
+    void on_leave(VmPages& vm, const Event& ev);
+    void on_unmap(VmPages& vm, const Event& ev);
+    void on_migrate(VmPages& vm, const Event& ev);
+    void on_ksm_free(const Event& ev);
+
+    // Takes gfn off the page it shares (KSM page map and side map).
+    void leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page);
+    void join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page);
+
+    AggregatorOptions options_;
+    ReorderBuffer reorder_;
+    std::size_t since_release_ = 0;
+    std::vector<std::unique_ptr<VmPages>> vms_;  // by VM id
+    std::vector<bool> destroyed_;                // by VM id: events now dropped
+    KsmPages ksm_;
+    std::uint64_t ksm_frees_ = 0;
+};
+
+}  // namespace self_e

@@ -1,0 +1,144 @@
+// A hash map from 64-bit keys (gfns, pfns) to small values, in one flat
+// array: open addressing with linear probing and backward-shift deletion, so
+// there are no tombstones and no allocation per entry. The aggregator looks
+// one up per KSM event; std::unordered_map's node per entry costs an
+// allocation and a cache miss more each time.
+//
+// The key ~0 marks an empty slot and cannot be stored (it is SELF_E_GFN_NONE;
+// no frame has that number either).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace self_e {
+
+template <typename Value>
+class FlatU64Map {
+public:
+    static constexpr std::uint64_t kNoKey = ~std::uint64_t{0};
+
+    FlatU64Map() { rehash(kMinSlots); }
+
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    // Bytes held, for the memory figures.
+    std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
+
+    Value* find(std::uint64_t key) noexcept
+    {
+        for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+            if (slots_[i].key == key)
+                return &slots_[i].value;
+            if (slots_[i].key == kNoKey)
+                return nullptr;
+        }
+    }
+    const Value* find(std::uint64_t key) const noexcept
+    {
+        return const_cast<FlatU64Map*>(this)->find(key);
+    }
+
+    // The value of key, value-initialised first if key was absent; second is
+    // true when it was. key must not be kNoKey.
+    std::pair<Value*, bool> try_emplace(std::uint64_t key)
+    {
+        if ((size_ + 1) * 2 > slots_.size())  // load factor at most 1/2
+            rehash(slots_.size() * 2);
+        std::size_t i = home(key);
+        for (; slots_[i].key != kNoKey; i = (i + 1) & mask_)
+            if (slots_[i].key == key)
+                return {&slots_[i].value, false};
+        slots_[i].key = key;
+        slots_[i].value = Value{};
+        ++size_;
+        return {&slots_[i].value, true};
+    }
+
+    // Removes key; false when it was absent.
+    bool erase(std::uint64_t key) noexcept
+    {
+        std::size_t i = home(key);
+        for (; slots_[i].key != key; i = (i + 1) & mask_)
+            if (slots_[i].key == kNoKey)
+                return false;
+        // Shift back later entries of the probe run that would otherwise be
+        // cut off from their home slot by the hole.
+        for (std::size_t j = (i + 1) & mask_; slots_[j].key != kNoKey; j = (j + 1) & mask_) {
+            const std::size_t h = home(slots_[j].key);
+            // j may move to i when its home is not in (i, j] (cyclically).
+            if (((j - h) & mask_) >= ((j - i) & mask_)) {
+                slots_[i] = std::move(slots_[j]);
+                i = j;
+            }
+        }
+        slots_[i].key = kNoKey;
+        slots_[i].value = Value{};
+        --size_;
+        return true;
+    }
+
+    void clear()
+    {
+        slots_.clear();
+        size_ = 0;
+        rehash(kMinSlots);
+    }
+
+    // fn(key, value&) for every entry, in no particular order. fn must not
+    // insert or erase.
+    template <typename Fn>
+    void for_each(Fn&& fn)
+    {
+        for (Slot& s : slots_)
+            if (s.key != kNoKey)
+                fn(s.key, s.value);
+    }
+    template <typename Fn>
+    void for_each(Fn&& fn) const
+    {
+        for (const Slot& s : slots_)
+            if (s.key != kNoKey)
+                fn(s.key, s.value);
+    }
+
+private:
+    static constexpr std::size_t kMinSlots = 16;
+
+    struct Slot {
+        std::uint64_t key = kNoKey;
+        Value value{};
+    };
+
+    // Fibonacci hashing: gfns and pfns come in runs, which the multiply
+    // spreads over the table; the top bits are the best mixed.
+    std::size_t home(std::uint64_t key) const noexcept
+    {
+        return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+    }
+
+    void rehash(std::size_t nr_slots)
+    {
+        std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(nr_slots));
+        mask_ = nr_slots - 1;
+        shift_ = 64 - std::countr_zero(nr_slots);
+        for (Slot& s : old) {
+            if (s.key == kNoKey)
+                continue;
+            std::size_t i = home(s.key);
+            while (slots_[i].key != kNoKey)
+                i = (i + 1) & mask_;
+            slots_[i] = std::move(s);
+        }
+    }
+
+    std::vector<Slot> slots_;
+    std::size_t size_ = 0;
+    std::size_t mask_ = 0;
+    int shift_ = 64;
+};
+
+}  // namespace self_e

@@ -1,0 +1,158 @@
+// One VM's page-state table: a PageWord per guest page of its guest-RAM
+// memslots (address space 0), a side map for the pages that are shared
+// right now (which KSM page, since when), counts by state kept as states
+// change, and the VM's event counters.
+//
+// Memory: 2 bytes per guest page, plus FlatU64Map<SharedPage> for the shared
+// pages only (32 bytes per slot at a load of at most 1/2).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "self_e/event.hpp"
+#include "self_e/flat_u64_map.hpp"
+#include "self_e/page_state.hpp"
+
+namespace self_e {
+
+// A guest-RAM memslot: gfns [base_gfn, base_gfn + npages) at host virtual
+// addresses from hva (0 when unknown: a MEMSLOT event does not carry it).
+struct GuestMemslot {
+    std::uint16_t id = 0;  // slot id, without the address space bits
+    std::uint64_t base_gfn = 0;
+    std::uint64_t npages = 0;
+    std::uint64_t hva = 0;
+
+    friend bool operator==(const GuestMemslot&, const GuestMemslot&) = default;
+};
+
+// The guest-RAM slots (address space 0) of a SELF_E_IOC_GET_VM answer.
+std::vector<GuestMemslot> guest_ram_slots(std::span<const self_e_memslot> slots);
+
+// A shared page's KSM page (or the zero page) and when it merged.
+struct SharedPage {
+    std::uint64_t pfn = 0;
+    std::uint64_t merged_ts = 0;  // ts_ns of the merge, when merge_time_known
+    bool zero = false;
+    bool merge_time_known = false;  // false for pages found shared at seed
+};
+
+inline constexpr std::size_t kDurationBuckets = page_word::kMaxBucket + 1;
+
+struct VmCounters {
+    std::uint64_t faults = 0;
+    std::array<std::uint64_t, 3> faults_by_level{};  // 4K, 2M, 1G
+    std::uint64_t merges = 0;        // KSM_MERGE that moved a page onto a KSM page
+    std::uint64_t ksm_new = 0;       // ... of which made the page the KSM page
+    std::uint64_t zero_merges = 0;   // KSM_ZERO that moved a page onto the zero page
+    std::uint64_t cow_breaks = 0;    // COW_BREAK that took a page out of sharing
+    std::uint64_t unmerges = 0;      // UNMERGE that did
+    std::uint64_t unmaps = 0;        // UNMAP events
+    std::uint64_t migrates = 0;      // KSM_MIGRATE that moved a page's KSM page
+    // Leaves and migrations for a page not on that page any more: duplicates
+    // or events overtaken by newer ones. They change nothing.
+    std::uint64_t stale = 0;
+    std::uint64_t outside_slots = 0;  // page events for a gfn in no guest-RAM slot
+    std::uint64_t accessed = 0;       // pages of the slots seen accessed in ACCESS samples
+    // COW breaks of pages whose merge time is known: their total shared time,
+    // the log2 histogram (page_word::duration_bucket), and how many were
+    // volatile (shared for less than the aggregator's volatile window).
+    std::uint64_t timed_cow_breaks = 0;
+    std::uint64_t shared_ns_total = 0;
+    std::array<std::uint64_t, kDurationBuckets> shared_duration_buckets{};
+    std::uint64_t volatile_breaks = 0;
+    // Exactness: events the ring dropped (LOST), events applied after newer
+    // ones (late), events that could not be applied (a bad memslot change).
+    std::uint64_t lost_events = 0;
+    std::uint64_t late_events = 0;
+    std::uint64_t rejected = 0;
+};
+
+class VmPages {
+public:
+    VmPages(std::uint16_t vm_id, std::uint32_t pid) : vm_id_(vm_id), pid_(pid) {}
+
+    std::uint16_t vm_id() const noexcept { return vm_id_; }
+    std::uint32_t pid() const noexcept { return pid_; }
+    void set_pid(std::uint32_t pid) noexcept { pid_ = pid; }
+
+    // Adds a slot, its pages untouched. Throws self_e::Error
+    // (invalid_argument, naming the VM and both slots) when it overlaps a
+    // slot of the VM or reuses a slot id.
+    void add_slot(const GuestMemslot& slot);
+    // Removes a slot; returns its shared pages (the caller leaves their KSM
+    // pages). Throws self_e::Error when the VM has no such slot.
+    std::vector<SharedPage> remove_slot(std::uint16_t slot_id);
+    // Moves a slot to a new base gfn, its pages and their states with it.
+    // Throws self_e::Error when there is no such slot or it would overlap.
+    void move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn);
+    std::vector<GuestMemslot> slots() const;
+    const GuestMemslot* find_slot(std::uint16_t slot_id) const noexcept;
+
+    // The word of gfn, or nullptr when no slot holds it.
+    PageWord* word(std::uint64_t gfn) noexcept
+    {
+        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages)
+            return &slots_[cached_].words[gfn - slots_[cached_].info.base_gfn];
+        return find_word(gfn);
+    }
+    // The state (untouched outside the slots) and the whole word (0 there).
+    PageState state(std::uint64_t gfn) const noexcept { return page_word::state(word_of(gfn)); }
+    PageWord word_of(std::uint64_t gfn) const noexcept;
+
+    // Changes the state in w (a word of this table), keeping the counts.
+    void set_state(PageWord& w, PageState s) noexcept
+    {
+        --by_state_[std::size_t(page_word::state(w))];
+        ++by_state_[std::size_t(s)];
+        w = page_word::with_state(w, s);
+    }
+    void mark_volatile(PageWord& w) noexcept
+    {
+        volatile_pages_ += !page_word::is_volatile(w);
+        w |= page_word::kVolatile;
+    }
+
+    std::uint64_t pages() const noexcept { return total_pages_; }
+    std::uint64_t count(PageState s) const noexcept { return by_state_[std::size_t(s)]; }
+    // Pages that were shared for less than the volatile window at least once.
+    std::uint64_t volatile_pages() const noexcept { return volatile_pages_; }
+
+    // The pages shared right now, by gfn.
+    FlatU64Map<SharedPage>& shared() noexcept { return shared_; }
+    const FlatU64Map<SharedPage>& shared() const noexcept { return shared_; }
+
+    // Every page untouched again, nothing shared; slots and counters kept.
+    void reset_pages() noexcept;
+
+    // Bytes of the page table and the shared-page map.
+    std::size_t bytes() const noexcept;
+
+    VmCounters counters;
+    bool exact = true;  // false from a LOST, late or rejected event until a reseed
+
+private:
+    struct Slot {
+        GuestMemslot info;
+        std::vector<PageWord> words;
+    };
+
+    PageWord* find_word(std::uint64_t gfn) noexcept;
+    std::size_t slot_index(std::uint16_t slot_id) const;
+    void check_free(const GuestMemslot& slot, std::size_t ignore) const;
+
+    std::uint16_t vm_id_;
+    std::uint32_t pid_;
+    std::vector<Slot> slots_;  // by base gfn
+    std::size_t cached_ = 0;   // the slot the last lookup hit
+    std::uint64_t total_pages_ = 0;
+    std::array<std::uint64_t, kPageStates> by_state_{};
+    std::uint64_t volatile_pages_ = 0;
+    FlatU64Map<SharedPage> shared_;
+};
+
+}  // namespace self_e

@@ -1,0 +1,431 @@
+#include "self_e/aggregator.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <optional>
+#include <string>
+
+#include "self_e/error.hpp"
+
+namespace self_e {
+
+namespace {
+
+constexpr unsigned kAddressSpaceShift = 15;
+constexpr std::uint16_t kSlotIdMask = (1u << kAddressSpaceShift) - 1;
+constexpr std::size_t kVmIds = 1u << 16;
+
+bool never_mapped_now(PageState s) noexcept
+{
+    return s == PageState::untouched || s == PageState::unmapped;
+}
+
+}  // namespace
+
+Aggregator::Aggregator(AggregatorOptions options)
+    : options_(options), reorder_(options.reorder_window_ns, options.max_pending), destroyed_(kVmIds)
+{
+}
+
+// ---- feeding -------------------------------------------------------------
+
+void Aggregator::push(const Event& ev)
+{
+    if (ev.ts_ns < reorder_.released_until()) {
+        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr) {
+            ++v->counters.late_events;
+            make_inexact(*v);
+        }
+    }
+    reorder_.push(ev);
+    if (++since_release_ >= kReleaseEvery)
+        release();
+}
+
+void Aggregator::release()
+{
+    since_release_ = 0;
+    reorder_.release_ready([this](const Event& ev) { apply(ev); });
+}
+
+void Aggregator::flush()
+{
+    since_release_ = 0;
+    reorder_.release_all([this](const Event& ev) { apply(ev); });
+}
+
+void Aggregator::apply(const Event& ev)
+{
+    switch (ev.type) {
+    case SELF_E_EV_VM_CREATE:
+        if (ev.vm_id == 0)
+            return;
+        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr)
+            v->set_pid(static_cast<std::uint32_t>(ev.arg));
+        else
+            create_vm(ev.vm_id, static_cast<std::uint32_t>(ev.arg));
+        return;
+    case SELF_E_EV_VM_DESTROY: destroy_vm(ev.vm_id); return;
+    case SELF_E_EV_LOST: on_lost(ev); return;
+    case SELF_E_EV_KSM_FREE: on_ksm_free(ev); return;
+    default: break;
+    }
+    VmPages* vm = vm_for_event(ev);
+    if (!vm)
+        return;
+    switch (ev.type) {
+    case SELF_E_EV_MEMSLOT: on_memslot(*vm, ev); break;
+    case SELF_E_EV_FAULT: on_fault(*vm, ev); break;
+    case SELF_E_EV_ACCESS: on_access(*vm, ev); break;
+    case SELF_E_EV_KSM_MERGE: on_merge(*vm, ev, false); break;
+    case SELF_E_EV_KSM_ZERO: on_merge(*vm, ev, true); break;
+    case SELF_E_EV_COW_BREAK:
+    case SELF_E_EV_UNMERGE: on_leave(*vm, ev); break;
+    case SELF_E_EV_UNMAP: on_unmap(*vm, ev); break;
+    case SELF_E_EV_KSM_MIGRATE: on_migrate(*vm, ev); break;
+    default: break;  // a type this build does not know: nothing to change
+    }
+}
+
+// ---- VMs -----------------------------------------------------------------
+
+bool Aggregator::vm_id_valid(std::uint16_t vm_id) const noexcept
+{
+    return vm_id < vms_.size();
+}
+
+VmPages* Aggregator::vm_for_event(const Event& ev)
+{
+    if (vm_id_valid(ev.vm_id) && vms_[ev.vm_id])
+        return vms_[ev.vm_id].get();
+    // VM ids start at 1; a destroyed VM's id gives nothing until reused.
+    if (ev.vm_id == 0 || destroyed_[ev.vm_id])
+        return nullptr;
+    // A VM we attached to after its VM_CREATE (or whose VM_CREATE was lost).
+    return &create_vm(ev.vm_id, 0);
+}
+
+VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
+{
+    if (vms_.size() <= vm_id)
+        vms_.resize(std::size_t{vm_id} + 1);
+    vms_[vm_id] = std::make_unique<VmPages>(vm_id, pid);
+    destroyed_[vm_id] = false;
+    return *vms_[vm_id];
+}
+
+void Aggregator::destroy_vm(std::uint16_t vm_id)
+{
+    destroyed_[vm_id] = true;
+    if (!vm_id_valid(vm_id) || !vms_[vm_id])
+        return;
+    vms_[vm_id]->shared().for_each([&](std::uint64_t, const SharedPage& page) {
+        if (!page.zero)
+            ksm_.leave(page.pfn, vm_id);
+    });
+    vms_[vm_id].reset();
+}
+
+void Aggregator::make_inexact(VmPages& vm) noexcept
+{
+    vm.exact = false;
+}
+
+std::vector<std::uint16_t> Aggregator::vm_ids() const
+{
+    std::vector<std::uint16_t> ids;
+    for (std::size_t i = 0; i < vms_.size(); ++i)
+        if (vms_[i])
+            ids.push_back(static_cast<std::uint16_t>(i));
+    return ids;
+}
+
+std::size_t Aggregator::bytes() const noexcept
+{
+    std::size_t b = ksm_.bytes() + reorder_.pending() * sizeof(Event);
+    for (const auto& v : vms_)
+        if (v)
+            b += v->bytes();
+    return b;
+}
+
+// ---- seeding -------------------------------------------------------------
+
+void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const GuestMemslot> slots)
+{
+    if (vm_id == 0)
+        throw Error(ErrorKind::invalid_argument, "seed: vm id 0 is no VM (ids start at 1)");
+    flush();
+    auto fresh = std::make_unique<VmPages>(vm_id, pid);
+    for (const GuestMemslot& slot : slots)
+        fresh->add_slot(slot);  // throws before anything changed
+    if (vm_id_valid(vm_id) && vms_[vm_id]) {
+        fresh->counters = vms_[vm_id]->counters;
+        destroy_vm(vm_id);
+    }
+    if (vms_.size() <= vm_id)
+        vms_.resize(std::size_t{vm_id} + 1);
+    vms_[vm_id] = std::move(fresh);
+    destroyed_[vm_id] = false;
+}
+
+void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::span<const PageInfo> pages)
+{
+    VmPages* vm = vm_id_valid(vm_id) ? vms_[vm_id].get() : nullptr;
+    if (!vm)
+        throw Error(ErrorKind::invalid_argument,
+                    "seed: vm " + std::to_string(vm_id) + " has no table: seed_vm() comes first");
+    const std::uint64_t end_hva = first_hva + pages.size() * kGuestPageBytes;
+    for (const GuestMemslot& slot : vm->slots()) {
+        if (slot.hva == 0)
+            continue;
+        const std::uint64_t lo = std::max(first_hva, slot.hva);
+        const std::uint64_t hi = std::min(end_hva, slot.hva + slot.npages * kGuestPageBytes);
+        for (std::uint64_t hva = lo; hva < hi; hva += kGuestPageBytes) {
+            const std::uint64_t gfn = slot.base_gfn + (hva - slot.hva) / kGuestPageBytes;
+            const PageInfo& info = pages[(hva - first_hva) / kGuestPageBytes];
+            PageWord& w = *vm->word(gfn);
+            if (const SharedPage* cur = vm->shared().find(gfn))
+                leave_shared(*vm, gfn, SharedPage(*cur));
+            switch (info.page_class) {
+            case PageClass::not_present: vm->set_state(w, PageState::untouched); break;
+            case PageClass::swapped: vm->set_state(w, PageState::unmapped); break;
+            case PageClass::zero: join_shared(*vm, gfn, w, {info.pfn, 0, true, false}); break;
+            case PageClass::ksm: join_shared(*vm, gfn, w, {info.pfn, 0, false, false}); break;
+            case PageClass::private_page:
+            case PageClass::shared: vm->set_state(w, PageState::private_page); break;
+            }
+        }
+    }
+}
+
+// ---- events --------------------------------------------------------------
+
+void Aggregator::on_memslot(VmPages& vm, const Event& ev)
+{
+    if ((ev.vcpu >> kAddressSpaceShift) != 0)
+        return;  // SMM and other address spaces are not guest RAM
+    const auto id = static_cast<std::uint16_t>(ev.vcpu & kSlotIdMask);
+    try {
+        switch (ev.flags) {
+        case SELF_E_MEMSLOT_CREATE: {
+            const GuestMemslot* old = vm.find_slot(id);
+            if (old && old->base_gfn == ev.gfn && old->npages == ev.arg)
+                return;  // already known (from the seed)
+            if (old)
+                for (const SharedPage& page : vm.remove_slot(id))
+                    if (!page.zero)
+                        ksm_.leave(page.pfn, vm.vm_id());
+            vm.add_slot({id, ev.gfn, ev.arg, 0});
+            return;
+        }
+        case SELF_E_MEMSLOT_DELETE:
+            for (const SharedPage& page : vm.remove_slot(id))
+                if (!page.zero)
+                    ksm_.leave(page.pfn, vm.vm_id());
+            return;
+        case SELF_E_MEMSLOT_MOVE: vm.move_slot(id, ev.gfn); return;
+        default: return;  // FLAGS: dirty logging and such, the pages stay
+        }
+    } catch (const Error&) {
+        // A change that does not fit what we know: we missed something.
+        ++vm.counters.rejected;
+        make_inexact(vm);
+    }
+}
+
+void Aggregator::on_lost(const Event& ev)
+{
+    if (ev.vm_id == 0) {  // a ring of every VM: any of them may have lost events
+        for (const auto& v : vms_) {
+            if (v) {
+                v->counters.lost_events += ev.arg;
+                make_inexact(*v);
+            }
+        }
+        return;
+    }
+    if (VmPages* vm = vm_for_event(ev)) {
+        vm->counters.lost_events += ev.arg;
+        make_inexact(*vm);
+    }
+}
+
+void Aggregator::on_access_bit(VmPages& vm, std::uint64_t gfn)
+{
+    PageWord* w = vm.word(gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    ++vm.counters.accessed;
+    if (never_mapped_now(page_word::state(*w)))
+        vm.set_state(*w, PageState::private_page);
+}
+
+void Aggregator::on_fault(VmPages& vm, const Event& ev)
+{
+    if (ev.flags & SELF_E_F_SMM)
+        return;
+    PageWord* w = vm.word(ev.gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    const unsigned level = (ev.flags & SELF_E_F_LEVEL_MASK) >> SELF_E_F_LEVEL_SHIFT;
+    ++vm.counters.faults;
+    if (level < vm.counters.faults_by_level.size())
+        ++vm.counters.faults_by_level[level];
+    *w = page_word::with_level(*w, level);
+    if (never_mapped_now(page_word::state(*w)))
+        vm.set_state(*w, PageState::private_page);
+}
+
+void Aggregator::on_access(VmPages& vm, const Event& ev)
+{
+    for (std::uint64_t bits = ev.arg; bits; bits &= bits - 1)
+        on_access_bit(vm, ev.gfn + static_cast<unsigned>(std::countr_zero(bits)));
+}
+
+void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page)
+{
+    if (!page.zero)
+        ksm_.leave(page.pfn, vm.vm_id());
+    vm.shared().erase(gfn);
+}
+
+void Aggregator::join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page)
+{
+    *vm.shared().try_emplace(gfn).first = page;
+    if (!page.zero)
+        ksm_.join(page.pfn, vm.vm_id());
+    vm.set_state(w, page.zero ? PageState::zero : PageState::ksm);
+    w = page_word::with_bucket(w, 0);
+}
+
+void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
+{
+    PageWord* w = vm.word(ev.gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    if (const SharedPage* cur = vm.shared().find(ev.gfn)) {
+        if (cur->pfn == ev.arg && cur->zero == zero) {
+            ++vm.counters.stale;  // the same merge again
+            return;
+        }
+        leave_shared(vm, ev.gfn, SharedPage(*cur));
+    }
+    join_shared(vm, ev.gfn, *w, {ev.arg, ev.ts_ns, zero, true});
+    if (zero) {
+        ++vm.counters.zero_merges;
+    } else {
+        ++vm.counters.merges;
+        vm.counters.ksm_new += (ev.flags & SELF_E_F_KSM_NEW) != 0;
+    }
+}
+
+void Aggregator::on_leave(VmPages& vm, const Event& ev)
+{
+    const bool cow = ev.type == SELF_E_EV_COW_BREAK;
+    PageWord* w = vm.word(ev.gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    const SharedPage* cur = vm.shared().find(ev.gfn);
+    if (!cur && !never_mapped_now(page_word::state(*w))) {
+        ++vm.counters.stale;  // private already: a duplicate leave
+        return;
+    }
+    if (cur && cur->pfn != ev.arg) {
+        ++vm.counters.stale;  // it left that page before and shares another now
+        return;
+    }
+    // Shared, or in a state that says we missed its merge (no duration then).
+    std::optional<SharedPage> left;
+    if (cur) {
+        left = *cur;
+        leave_shared(vm, ev.gfn, *left);
+    }
+    if (!cow) {
+        ++vm.counters.unmerges;
+        vm.set_state(*w, PageState::private_page);
+        return;
+    }
+    ++vm.counters.cow_breaks;
+    vm.set_state(*w, PageState::cow_broken);
+    *w = page_word::with_bucket(*w, 0);
+    if (!left || !left->merge_time_known)
+        return;
+    const std::uint64_t shared_ns = ev.ts_ns > left->merged_ts ? ev.ts_ns - left->merged_ts : 0;
+    const unsigned bucket = page_word::duration_bucket(shared_ns);
+    ++vm.counters.timed_cow_breaks;
+    vm.counters.shared_ns_total += shared_ns;
+    ++vm.counters.shared_duration_buckets[bucket];
+    *w = page_word::with_bucket(*w, bucket);
+    if (shared_ns < options_.volatile_window_ns) {
+        ++vm.counters.volatile_breaks;
+        vm.mark_volatile(*w);
+    }
+}
+
+void Aggregator::on_unmap(VmPages& vm, const Event& ev)
+{
+    PageWord* w = vm.word(ev.gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    if (const SharedPage* cur = vm.shared().find(ev.gfn))
+        leave_shared(vm, ev.gfn, SharedPage(*cur));
+    ++vm.counters.unmaps;
+    vm.set_state(*w, PageState::unmapped);
+    *w = page_word::with_bucket(*w, 0);
+}
+
+void Aggregator::on_migrate(VmPages& vm, const Event& ev)
+{
+    if (!vm.word(ev.gfn)) {
+        ++vm.counters.outside_slots;
+        return;
+    }
+    SharedPage* cur = vm.shared().find(ev.gfn);
+    if (!cur || cur->zero || cur->pfn == ev.arg) {
+        ++vm.counters.stale;  // not on a KSM page, or moved already
+        return;
+    }
+    ksm_.leave(cur->pfn, vm.vm_id());
+    ksm_.join(ev.arg, vm.vm_id());
+    cur->pfn = ev.arg;
+    ++vm.counters.migrates;
+}
+
+void Aggregator::on_ksm_free(const Event& ev)
+{
+    ++ksm_frees_;
+    const KsmSharers* page = ksm_.find(ev.arg);
+    if (!page)
+        return;  // every mapper left, as it should be
+    // Mappers left without our seeing it: they have some private page now.
+    for (const KsmSharer& sharer : page->list()) {
+        VmPages* vm = vm_id_valid(sharer.vm_id) ? vms_[sharer.vm_id].get() : nullptr;
+        if (!vm)
+            continue;
+        std::vector<std::uint64_t> gfns;
+        vm->shared().for_each([&](std::uint64_t gfn, const SharedPage& p) {
+            if (!p.zero && p.pfn == ev.arg)
+                gfns.push_back(gfn);
+        });
+        for (std::uint64_t gfn : gfns) {
+            vm->shared().erase(gfn);
+            if (PageWord* w = vm->word(gfn))
+                vm->set_state(*w, PageState::private_page);
+        }
+        make_inexact(*vm);
+    }
+    ksm_.erase(ev.arg);
+}
+
+}  // namespace self_e

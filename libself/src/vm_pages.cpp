@@ -1,0 +1,182 @@
+#include "self_e/vm_pages.hpp"
+
+#include <algorithm>
+
+#include "hex.hpp"
+#include "self_e/error.hpp"
+
+namespace self_e {
+
+namespace {
+
+constexpr unsigned kAddressSpaceShift = 15;
+
+std::string vm_name(std::uint16_t vm_id)
+{
+    return "vm " + std::to_string(vm_id) + ": ";
+}
+
+std::string describe(const GuestMemslot& s)
+{
+    return "memslot " + std::to_string(s.id) + " (gfn " + detail::hex(s.base_gfn) + ", " +
+           std::to_string(s.npages) + " pages)";
+}
+
+}  // namespace
+
+std::vector<GuestMemslot> guest_ram_slots(std::span<const self_e_memslot> slots)
+{
+    std::vector<GuestMemslot> out;
+    for (const self_e_memslot& s : slots)
+        if ((s.id >> kAddressSpaceShift) == 0)
+            out.push_back({static_cast<std::uint16_t>(s.id), s.base_gfn, s.npages, s.hva});
+    return out;
+}
+
+void VmPages::check_free(const GuestMemslot& slot, std::size_t ignore) const
+{
+    if (slot.npages == 0 || slot.base_gfn + slot.npages < slot.base_gfn)
+        throw Error(ErrorKind::invalid_argument,
+                    vm_name(vm_id_) + describe(slot) + " is empty or wraps around");
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (i == ignore)
+            continue;
+        const GuestMemslot& o = slots_[i].info;
+        if (o.id == slot.id)
+            throw Error(ErrorKind::invalid_argument,
+                        vm_name(vm_id_) + describe(slot) + " reuses the id of " + describe(o));
+        if (slot.base_gfn < o.base_gfn + o.npages && o.base_gfn < slot.base_gfn + slot.npages)
+            throw Error(ErrorKind::invalid_argument,
+                        vm_name(vm_id_) + describe(slot) + " overlaps " + describe(o));
+    }
+}
+
+void VmPages::add_slot(const GuestMemslot& slot)
+{
+    check_free(slot, SIZE_MAX);
+    Slot s{slot, std::vector<PageWord>(slot.npages, PageWord(PageState::untouched))};
+    const auto at = std::upper_bound(slots_.begin(), slots_.end(), slot.base_gfn,
+                                     [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
+    slots_.insert(at, std::move(s));
+    total_pages_ += slot.npages;
+    by_state_[std::size_t(PageState::untouched)] += slot.npages;
+    cached_ = 0;
+}
+
+std::size_t VmPages::slot_index(std::uint16_t slot_id) const
+{
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i].info.id == slot_id)
+            return i;
+    throw Error(ErrorKind::invalid_argument, vm_name(vm_id_) + "no memslot " + std::to_string(slot_id));
+}
+
+std::vector<SharedPage> VmPages::remove_slot(std::uint16_t slot_id)
+{
+    const std::size_t i = slot_index(slot_id);
+    const GuestMemslot info = slots_[i].info;
+    for (PageWord w : slots_[i].words) {
+        --by_state_[std::size_t(page_word::state(w))];
+        volatile_pages_ -= page_word::is_volatile(w);
+    }
+    total_pages_ -= info.npages;
+    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+    cached_ = 0;
+
+    std::vector<std::uint64_t> gfns;
+    std::vector<SharedPage> removed;
+    shared_.for_each([&](std::uint64_t gfn, const SharedPage& page) {
+        if (gfn - info.base_gfn < info.npages) {
+            gfns.push_back(gfn);
+            removed.push_back(page);
+        }
+    });
+    for (std::uint64_t gfn : gfns)
+        shared_.erase(gfn);
+    return removed;
+}
+
+void VmPages::move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn)
+{
+    const std::size_t i = slot_index(slot_id);
+    const GuestMemslot old = slots_[i].info;
+    GuestMemslot moved = old;
+    moved.base_gfn = new_base_gfn;
+    check_free(moved, i);
+
+    // Shared pages are keyed by gfn: rekey the slot's.
+    std::vector<std::pair<std::uint64_t, SharedPage>> rekeyed;
+    shared_.for_each([&](std::uint64_t gfn, const SharedPage& page) {
+        if (gfn - old.base_gfn < old.npages)
+            rekeyed.emplace_back(gfn, page);
+    });
+    for (const auto& [gfn, page] : rekeyed)
+        shared_.erase(gfn);
+    for (const auto& [gfn, page] : rekeyed)
+        *shared_.try_emplace(gfn - old.base_gfn + new_base_gfn).first = page;
+
+    Slot s = std::move(slots_[i]);
+    s.info = moved;
+    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+    const auto at = std::upper_bound(slots_.begin(), slots_.end(), new_base_gfn,
+                                     [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
+    slots_.insert(at, std::move(s));
+    cached_ = 0;
+}
+
+std::vector<GuestMemslot> VmPages::slots() const
+{
+    std::vector<GuestMemslot> out;
+    for (const Slot& s : slots_)
+        out.push_back(s.info);
+    return out;
+}
+
+const GuestMemslot* VmPages::find_slot(std::uint16_t slot_id) const noexcept
+{
+    for (const Slot& s : slots_)
+        if (s.info.id == slot_id)
+            return &s.info;
+    return nullptr;
+}
+
+PageWord* VmPages::find_word(std::uint64_t gfn) noexcept
+{
+    // Few slots (RAM below and above the PCI hole, a few more): a scan.
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (gfn - slots_[i].info.base_gfn < slots_[i].info.npages) {
+            cached_ = i;
+            return &slots_[i].words[gfn - slots_[i].info.base_gfn];
+        }
+    }
+    return nullptr;
+}
+
+PageWord VmPages::word_of(std::uint64_t gfn) const noexcept
+{
+    for (const Slot& s : slots_)
+        if (gfn - s.info.base_gfn < s.info.npages)
+            return s.words[gfn - s.info.base_gfn];
+    return PageWord(PageState::untouched);
+}
+
+void VmPages::reset_pages() noexcept
+{
+    for (Slot& s : slots_)
+        std::fill(s.words.begin(), s.words.end(), PageWord(PageState::untouched));
+    by_state_ = {};
+    by_state_[std::size_t(PageState::untouched)] = total_pages_;
+    volatile_pages_ = 0;
+    shared_.clear();
+    exact = true;
+}
+
+std::size_t VmPages::bytes() const noexcept
+{
+    std::size_t b = shared_.bytes() + slots_.capacity() * sizeof(Slot);
+    for (const Slot& s : slots_)
+        b += s.words.capacity() * sizeof(PageWord);
+    return b;
+}
+
+}  // namespace self_e
