@@ -13,25 +13,27 @@ K=/sys/kernel/mm/ksm
 N=128
 NS=64
 NU=64
+NZ=96
 RW=16
 
 echo 0 >$K/run
-echo 0 >$K/use_zero_pages
+echo 1 >$K/use_zero_pages	# z's zero pages merge with the zero page
 rmmod self_e || fail report/rmmod "cannot unload self_e.ko before the VMs start"
 vm_start a --mem 4 --pages $N --fill seed:rp --hold 600 --rewrite $RW
 vm_start b --mem 4 --pages $N --fill seed:rp --hold 600
 vm_start c --mem 4 --pages $NS --fill same:rp --hold 600
 vm_start d --mem 4 --pages $NU --fill unique --hold 600
-for v in a b c d; do
+vm_start z --mem 4 --pages $NZ --fill zero --hold 600
+for v in a b c d z; do
 	if ! vm_wait_event $v halted 120; then
 		fail report/start "VM $v did not halt"
-		vm_kill a b c d
+		vm_kill a b c d z
 		exit 1
 	fi
 done
 ksm_settle
 [ -n "$KSM_SETTLED" ] || fail report/settle "counters still moving after 60 s: $KSM_SETTLE_NOTE"
-insmod /rig/modules/self_e.ko || { fail report/insmod "cannot load self_e.ko"; vm_kill a b c d; exit 1; }
+insmod /rig/modules/self_e.ko || { fail report/insmod "cannot load self_e.ko"; vm_kill a b c d z; exit 1; }
 
 # list FILE VM: "pfn" of every present non-zero page of the VM's RAM.
 pfns() {
@@ -79,13 +81,17 @@ if ! self-e report --json --duration 0 >"$TMP/rp1.json" 2>"$TMP/rp1.err"; then
 	fail report/after-merge "self-e report failed: $(cat "$TMP/rp1.err")"
 else
 	errs=
-	for v in a b c d; do
+	for v in a b c d z; do
 		eval "_pid=\$${v}_pid"
 		got="$(rv "$TMP/rp1.json" $v ksm_shared) $(rv "$TMP/rp1.json" $v total) $(rv "$TMP/rp1.json" $v cow_breaks)"
 		want="$(cat /proc/$_pid/ksm_merging_pages) 1024 0"
 		[ "$got" = "$want" ] || errs="$errs $v:ksm_shared,total,cow_breaks=$got,want=$want"
 	done
-	for p in ab ba ac ca bc cb ad da; do
+	zt=$(pagecheck --pid "$z_pid" --addr "$(json "$TMP/z.out" hva)" --pages 1024)
+	got="$(rv "$TMP/rp1.json" z ksm_zero) $(rv "$TMP/rp1.json" z ksm_shared)"
+	[ "$got" = "$(kv "$zt" zero) 0" ] && [ "$(kv "$zt" zero)" = $NZ ] ||
+		errs="$errs z:ksm_zero,ksm_shared=$got,truth zero pages=$(kv "$zt" zero),want $NZ"
+	for p in ab ba ac ca bc cb ad da az za; do
 		x=${p%?} y=${p#?}
 		got=$(shared_with "$TMP/rp1.json" $x $y)
 		want=$(shared $x $y)
@@ -131,7 +137,8 @@ out=$(self-e report --duration -1 2>&1); rc=$?
 [ $rc = 2 ] || errs="$errs --duration -1: rc=$rc '$out'"
 if [ -z "$errs" ]; then pass report/errors; else fail report/errors "${errs# }"; fi
 
-for v in a b c d; do
+for v in a b c d z; do
 	vm_end $v
 done
+echo 0 >$K/use_zero_pages
 [ "$FAILS" -eq 0 ]
