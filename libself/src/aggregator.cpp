@@ -45,13 +45,48 @@ void Aggregator::push(const Event& ev)
 void Aggregator::release()
 {
     since_release_ = 0;
-    reorder_.release_ready([this](const Event& ev) { apply(ev); });
+    reorder_.release_ready([this](std::span<const Event> events) { apply(events); });
 }
 
 void Aggregator::flush()
 {
     since_release_ = 0;
-    reorder_.release_all([this](const Event& ev) { apply(ev); });
+    reorder_.release_all([this](std::span<const Event> events) { apply(events); });
+}
+
+void Aggregator::apply(std::span<const Event> events)
+{
+    // A KSM event misses the cache up to three times (page word, shared-page
+    // slot, KSM-page slot) on a large VM: loading them this far ahead lets
+    // the misses of several events overlap.
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if (i + kAhead < events.size())
+            prefetch(events[i + kAhead]);
+        apply(events[i]);
+    }
+}
+
+void Aggregator::prefetch(const Event& ev) const noexcept
+{
+    const VmPages* vm = ev.vm_id < vms_.size() ? vms_[ev.vm_id].get() : nullptr;
+    if (!vm)
+        return;
+    switch (ev.type) {
+    case SELF_E_EV_FAULT:
+    case SELF_E_EV_ACCESS: vm->prefetch_word(ev.gfn); return;
+    case SELF_E_EV_KSM_MERGE:
+    case SELF_E_EV_KSM_ZERO:
+    case SELF_E_EV_COW_BREAK:
+    case SELF_E_EV_UNMERGE:
+    case SELF_E_EV_UNMAP:
+    case SELF_E_EV_KSM_MIGRATE:
+        vm->prefetch_word(ev.gfn);
+        vm->shared().prefetch(ev.gfn);
+        ksm_.prefetch(ev.arg);  // the KSM page joined or left
+        return;
+    default: return;
+    }
 }
 
 void Aggregator::apply(const Event& ev)
@@ -185,13 +220,13 @@ void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::s
             const std::uint64_t gfn = slot.base_gfn + (hva - slot.hva) / kGuestPageBytes;
             const PageInfo& info = pages[(hva - first_hva) / kGuestPageBytes];
             PageWord& w = *vm->word(gfn);
-            if (const SharedPage* cur = vm->shared().find(gfn))
-                leave_shared(*vm, gfn, SharedPage(*cur));
+            if (is_shared(page_word::state(w)))
+                leave_shared(*vm, gfn, *vm->shared().find(gfn));
             switch (info.page_class) {
             case PageClass::not_present: vm->set_state(w, PageState::untouched); break;
             case PageClass::swapped: vm->set_state(w, PageState::unmapped); break;
-            case PageClass::zero: join_shared(*vm, gfn, w, {info.pfn, 0, true, false}); break;
-            case PageClass::ksm: join_shared(*vm, gfn, w, {info.pfn, 0, false, false}); break;
+            case PageClass::zero: join_shared(*vm, gfn, w, {.pfn = info.pfn, .zero = 1}); break;
+            case PageClass::ksm: join_shared(*vm, gfn, w, {.pfn = info.pfn}); break;
             case PageClass::private_page:
             case PageClass::shared: vm->set_state(w, PageState::private_page); break;
             }
@@ -310,14 +345,16 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
         ++vm.counters.outside_slots;
         return;
     }
-    if (const SharedPage* cur = vm.shared().find(ev.gfn)) {
+    // Only shared pages have an entry: most merges need no lookup.
+    if (is_shared(page_word::state(*w))) {
+        const SharedPage* cur = vm.shared().find(ev.gfn);
         if (cur->pfn == ev.arg && cur->zero == zero) {
             ++vm.counters.stale;  // the same merge again
             return;
         }
         leave_shared(vm, ev.gfn, SharedPage(*cur));
     }
-    join_shared(vm, ev.gfn, *w, {ev.arg, ev.ts_ns, zero, true});
+    join_shared(vm, ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
     if (zero) {
         ++vm.counters.zero_merges;
     } else {
@@ -334,8 +371,9 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
         ++vm.counters.outside_slots;
         return;
     }
-    const SharedPage* cur = vm.shared().find(ev.gfn);
-    if (!cur && !never_mapped_now(page_word::state(*w))) {
+    const PageState state = page_word::state(*w);
+    const SharedPage* cur = is_shared(state) ? vm.shared().find(ev.gfn) : nullptr;
+    if (!cur && !never_mapped_now(state)) {
         ++vm.counters.stale;  // private already: a duplicate leave
         return;
     }
@@ -378,8 +416,8 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
         ++vm.counters.outside_slots;
         return;
     }
-    if (const SharedPage* cur = vm.shared().find(ev.gfn))
-        leave_shared(vm, ev.gfn, SharedPage(*cur));
+    if (is_shared(page_word::state(*w)))
+        leave_shared(vm, ev.gfn, *vm.shared().find(ev.gfn));
     ++vm.counters.unmaps;
     vm.set_state(*w, PageState::unmapped);
     *w = page_word::with_bucket(*w, 0);
@@ -387,12 +425,13 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
 
 void Aggregator::on_migrate(VmPages& vm, const Event& ev)
 {
-    if (!vm.word(ev.gfn)) {
+    const PageWord* w = vm.word(ev.gfn);
+    if (!w) {
         ++vm.counters.outside_slots;
         return;
     }
-    SharedPage* cur = vm.shared().find(ev.gfn);
-    if (!cur || cur->zero || cur->pfn == ev.arg) {
+    SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared().find(ev.gfn) : nullptr;
+    if (!cur || cur->pfn == ev.arg) {
         ++vm.counters.stale;  // not on a KSM page, or moved already
         return;
     }

@@ -86,6 +86,9 @@ public:
     void flush();
     // Applies one event now, without reordering.
     void apply(const Event& ev);
+    // Applies events now, in the order given, looking a few events ahead to
+    // start loading the pages and map slots they will touch.
+    void apply(std::span<const Event> events);
 
     // Seeding from a snapshot, the VM's pages mapped from hva to gfn by its
     // memslots: seed_vm() (re)starts the VM with these guest-RAM slots
@@ -122,6 +125,7 @@ public:
 private:
     bool vm_id_valid(std::uint16_t vm_id) const noexcept;
     VmPages* vm_for_event(const Event& ev);
+    void prefetch(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;
