@@ -56,37 +56,8 @@ void Aggregator::flush()
 
 void Aggregator::apply(std::span<const Event> events)
 {
-    // A KSM event misses the cache up to three times (page word, shared-page
-    // slot, KSM-page slot) on a large VM: loading them this far ahead lets
-    // the misses of several events overlap.
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        if (i + kAhead < events.size())
-            prefetch(events[i + kAhead]);
-        apply(events[i]);
-    }
-}
-
-void Aggregator::prefetch(const Event& ev) const noexcept
-{
-    const VmPages* vm = ev.vm_id < vms_.size() ? vms_[ev.vm_id].get() : nullptr;
-    if (!vm)
-        return;
-    switch (ev.type) {
-    case SELF_E_EV_FAULT:
-    case SELF_E_EV_ACCESS: vm->prefetch_word(ev.gfn); return;
-    case SELF_E_EV_KSM_MERGE:
-    case SELF_E_EV_KSM_ZERO:
-    case SELF_E_EV_COW_BREAK:
-    case SELF_E_EV_UNMERGE:
-    case SELF_E_EV_UNMAP:
-    case SELF_E_EV_KSM_MIGRATE:
-        vm->prefetch_word(ev.gfn);
-        vm->shared().prefetch(ev.gfn);
-        ksm_.prefetch(ev.arg);  // the KSM page joined or left
-        return;
-    default: return;
-    }
+    for (const Event& ev : events)
+        apply(ev);
 }
 
 void Aggregator::apply(const Event& ev)

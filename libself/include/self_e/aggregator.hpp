@@ -43,6 +43,8 @@
 // the window. Leaves check the page they leave, so a late or duplicate
 // leave cannot undo a newer merge. An event that still arrives too late
 // (older than one applied already) is applied and makes its VM inexact.
+//
+// One thread owns an Aggregator (the consumer's): nothing in it is locked.
 #pragma once
 
 #include <cstdint>
@@ -86,8 +88,7 @@ public:
     void flush();
     // Applies one event now, without reordering.
     void apply(const Event& ev);
-    // Applies events now, in the order given, looking a few events ahead to
-    // start loading the pages and map slots they will touch.
+    // Applies events now, in the order given.
     void apply(std::span<const Event> events);
 
     // Seeding from a snapshot, the VM's pages mapped from hva to gfn by its
@@ -125,7 +126,6 @@ public:
 private:
     bool vm_id_valid(std::uint16_t vm_id) const noexcept;
     VmPages* vm_for_event(const Event& ev);
-    void prefetch(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;

@@ -60,10 +60,6 @@ public:
         return {&slots_[i].value, true};
     }
 
-    // Starts loading key's slot into the cache: callers that know their next
-    // keys ahead hide the miss behind other work.
-    void prefetch(std::uint64_t key) const noexcept { __builtin_prefetch(&slots_[home(key)]); }
-
     // Removes key; false when it was absent.
     bool erase(std::uint64_t key) noexcept
     {
