@@ -180,8 +180,13 @@ Stream recorded_like_stream(std::uint64_t seconds)
             const std::uint64_t base = v * kPagesPerVm;
             const auto vcpu = [&] { return static_cast<std::uint16_t>(rng.below(kLanes)); };
             auto fault = [&](std::uint64_t gfn, bool huge) {
-                w.emit(SELF_E_EV_FAULT, vm, gfn, 0x8000000 + base + gfn,
-                       SELF_E_F_WRITE | SELF_E_F_WRITABLE | (huge ? 1 << SELF_E_F_LEVEL_SHIFT : 0), vcpu());
+                // A merged page faults in again by a read, on its shared frame.
+                const std::uint8_t st = m.state[base + gfn];
+                if (st == PageModel::ksm || st == PageModel::zero)
+                    w.emit(SELF_E_EV_FAULT, vm, gfn, m.kpfn[base + gfn], 0, vcpu());
+                else
+                    w.emit(SELF_E_EV_FAULT, vm, gfn, 0x8000000 + base + gfn,
+                           SELF_E_F_WRITE | SELF_E_F_WRITABLE | (huge ? 1 << SELF_E_F_LEVEL_SHIFT : 0), vcpu());
                 if (m.state[base + gfn] == PageModel::none)
                     m.state[base + gfn] = PageModel::mapped;
             };
@@ -335,7 +340,10 @@ Stream random_stream(std::size_t nr_events)
         const std::uint64_t gfn = p % kPagesPerVm;
         switch (type) {
         case SELF_E_EV_FAULT:
-            w.emit(type, vm, gfn, 0x8000000 + p, SELF_E_F_WRITE | SELF_E_F_WRITABLE, vcpu);
+            if (m.state[p] == PageModel::ksm || m.state[p] == PageModel::zero)
+                w.emit(type, vm, gfn, m.kpfn[p], 0, vcpu);  // a read of the shared frame
+            else
+                w.emit(type, vm, gfn, 0x8000000 + p, SELF_E_F_WRITE | SELF_E_F_WRITABLE, vcpu);
             if (m.state[p] == PageModel::none)
                 m.state[p] = PageModel::mapped;
             break;
@@ -434,7 +442,15 @@ public:
             return;
         const std::uint64_t key = std::uint64_t{ev.vm_id} << 48 | ev.gfn;
         switch (ev.type) {
-        case SELF_E_EV_FAULT: touch(ev.vm_id, ev.gfn); break;
+        case SELF_E_EV_FAULT: {
+            touch(ev.vm_id, ev.gfn);
+            Page& page = pages_[key];
+            if (is_shared(page.state) && (ev.flags & SELF_E_F_LEVEL_MASK) == 0 && page.pfn != ev.arg) {
+                leave(ev.vm_id, page);
+                page.state = PageState::private_page;
+            }
+            break;
+        }
         case SELF_E_EV_KSM_MERGE:
         case SELF_E_EV_KSM_ZERO: {
             const bool zero = ev.type == SELF_E_EV_KSM_ZERO;

@@ -283,8 +283,21 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
     if (level < vm.counters.faults_by_level.size())
         ++vm.counters.faults_by_level[level];
     *w = page_word::with_level(*w, level);
-    if (never_mapped_now(page_word::state(*w)))
+    const PageState state = page_word::state(*w);
+    if (never_mapped_now(state)) {
         vm.set_state(*w, PageState::private_page);
+    } else if (is_shared(state) && level == 0) {
+        // A 4K mapping of another frame than the shared one: the page has
+        // left it (a zero page found at seed that was only read, or a leave
+        // we did not see). Huge mappings name a frame of their own, not
+        // this gfn's: KSM pages are never part of one.
+        const SharedPage* cur = vm.shared().find(ev.gfn);
+        if (cur->pfn != ev.arg) {
+            leave_shared(vm, ev.gfn, *cur);
+            vm.set_state(*w, PageState::private_page);
+            ++vm.counters.fault_leaves;
+        }
+    }
 }
 
 void Aggregator::on_access(VmPages& vm, const Event& ev)

@@ -5,11 +5,15 @@
 // Transitions (PageState; "shared" is ksm or zero; an event whose gfn is in
 // no guest-RAM slot only counts in outside_slots):
 //
-//   FAULT        untouched/unmapped -> private; otherwise unchanged (a read
-//                fault on a KSM page maps it again; sharing changes only
-//                with the KSM events below). Faults with SELF_E_F_SMM are
-//                not guest RAM and are ignored.
-//   ACCESS       as FAULT for every page whose bit is set.
+//   FAULT        untouched/unmapped -> private. On a shared page, a 4K
+//                fault mapping the shared frame again (a read) changes
+//                nothing; one mapping another frame means the page left it
+//                (a leave we did not see, or a zero page found at seed that
+//                was a plain read of untouched memory): -> private, counted
+//                in fault_leaves. Sharing otherwise changes only with the
+//                KSM events below. Faults with SELF_E_F_SMM are not guest
+//                RAM and are ignored.
+//   ACCESS       untouched/unmapped -> private for every page whose bit is set.
 //   KSM_MERGE    -> ksm on page arg, merged now. Already on arg: nothing
 //                (a duplicate). On another KSM page or the zero page: it
 //                leaves that one first (its leave was lost or is late).
