@@ -32,7 +32,7 @@ Aggregator::Aggregator(AggregatorOptions options)
 void Aggregator::push(const Event& ev)
 {
     if (ev.ts_ns < reorder_.released_until()) {
-        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr) {
+        if (VmPages* v = find_vm(ev.vm_id)) {
             ++v->counters.late_events;
             make_inexact(*v);
         }
@@ -66,7 +66,7 @@ void Aggregator::apply(const Event& ev)
     case SELF_E_EV_VM_CREATE:
         if (ev.vm_id == 0)
             return;
-        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr)
+        if (VmPages* v = find_vm(ev.vm_id))
             v->set_pid(static_cast<std::uint32_t>(ev.arg));
         else
             create_vm(ev.vm_id, static_cast<std::uint32_t>(ev.arg));
@@ -95,15 +95,15 @@ void Aggregator::apply(const Event& ev)
 
 // ---- VMs -----------------------------------------------------------------
 
-bool Aggregator::vm_id_valid(std::uint16_t vm_id) const noexcept
+VmPages* Aggregator::find_vm(std::uint16_t vm_id) noexcept
 {
-    return vm_id < vms_.size();
+    return vm_id < vms_.size() ? vms_[vm_id].get() : nullptr;
 }
 
 VmPages* Aggregator::vm_for_event(const Event& ev)
 {
-    if (vm_id_valid(ev.vm_id) && vms_[ev.vm_id])
-        return vms_[ev.vm_id].get();
+    if (VmPages* vm = find_vm(ev.vm_id))
+        return vm;
     // VM ids start at 1; a destroyed VM's id gives nothing until reused.
     if (ev.vm_id == 0 || destroyed_[ev.vm_id])
         return nullptr;
@@ -123,9 +123,10 @@ VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
 void Aggregator::destroy_vm(std::uint16_t vm_id)
 {
     destroyed_[vm_id] = true;
-    if (!vm_id_valid(vm_id) || !vms_[vm_id])
+    VmPages* vm = find_vm(vm_id);
+    if (!vm)
         return;
-    vms_[vm_id]->shared().for_each([&](std::uint64_t, const SharedPage& page) {
+    vm->shared().for_each([&](std::uint64_t, const SharedPage& page) {
         if (!page.zero)
             ksm_.leave(page.pfn, vm_id);
     });
@@ -165,8 +166,8 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
     auto fresh = std::make_unique<VmPages>(vm_id, pid);
     for (const GuestMemslot& slot : slots)
         fresh->add_slot(slot);  // throws before anything changed
-    if (vm_id_valid(vm_id) && vms_[vm_id]) {
-        fresh->counters = vms_[vm_id]->counters;
+    if (const VmPages* old = find_vm(vm_id)) {
+        fresh->counters = old->counters;
         destroy_vm(vm_id);
     }
     if (vms_.size() <= vm_id)
@@ -177,7 +178,7 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
 
 void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::span<const PageInfo> pages)
 {
-    VmPages* vm = vm_id_valid(vm_id) ? vms_[vm_id].get() : nullptr;
+    VmPages* vm = find_vm(vm_id);
     if (!vm)
         throw Error(ErrorKind::invalid_argument,
                     "seed: vm " + std::to_string(vm_id) + " has no table: seed_vm() comes first");
@@ -433,7 +434,7 @@ void Aggregator::on_ksm_free(const Event& ev)
         return;  // every mapper left, as it should be
     // Mappers left without our seeing it: they have some private page now.
     for (const KsmSharer& sharer : page->list()) {
-        VmPages* vm = vm_id_valid(sharer.vm_id) ? vms_[sharer.vm_id].get() : nullptr;
+        VmPages* vm = find_vm(sharer.vm_id);
         if (!vm)
             continue;
         std::vector<std::uint64_t> gfns;

@@ -128,7 +128,7 @@ public:
     static constexpr std::size_t kReleaseEvery = 4096;
 
 private:
-    bool vm_id_valid(std::uint16_t vm_id) const noexcept;
+    VmPages* find_vm(std::uint16_t vm_id) noexcept;
     VmPages* vm_for_event(const Event& ev);
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
