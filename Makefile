@@ -78,6 +78,7 @@ bench-ksm: static
 bench: debug
 	$(BUILD)/debug/bench/ring_bench
 	$(BUILD)/debug/bench/snapshot_bench
+	$(BUILD)/debug/bench/aggregator_bench
 
 -include $(ROOT)/tests/vm/rig.mk
 

@@ -32,7 +32,7 @@ Aggregator::Aggregator(AggregatorOptions options)
 void Aggregator::push(const Event& ev)
 {
     if (ev.ts_ns < reorder_.released_until()) {
-        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr) {
+        if (VmPages* v = find_vm(ev.vm_id)) {
             ++v->counters.late_events;
             make_inexact(*v);
         }
@@ -45,13 +45,19 @@ void Aggregator::push(const Event& ev)
 void Aggregator::release()
 {
     since_release_ = 0;
-    reorder_.release_ready([this](const Event& ev) { apply(ev); });
+    reorder_.release_ready([this](std::span<const Event> events) { apply(events); });
 }
 
 void Aggregator::flush()
 {
     since_release_ = 0;
-    reorder_.release_all([this](const Event& ev) { apply(ev); });
+    reorder_.release_all([this](std::span<const Event> events) { apply(events); });
+}
+
+void Aggregator::apply(std::span<const Event> events)
+{
+    for (const Event& ev : events)
+        apply(ev);
 }
 
 void Aggregator::apply(const Event& ev)
@@ -60,7 +66,7 @@ void Aggregator::apply(const Event& ev)
     case SELF_E_EV_VM_CREATE:
         if (ev.vm_id == 0)
             return;
-        if (VmPages* v = vm_id_valid(ev.vm_id) ? vms_[ev.vm_id].get() : nullptr)
+        if (VmPages* v = find_vm(ev.vm_id))
             v->set_pid(static_cast<std::uint32_t>(ev.arg));
         else
             create_vm(ev.vm_id, static_cast<std::uint32_t>(ev.arg));
@@ -89,15 +95,15 @@ void Aggregator::apply(const Event& ev)
 
 // ---- VMs -----------------------------------------------------------------
 
-bool Aggregator::vm_id_valid(std::uint16_t vm_id) const noexcept
+VmPages* Aggregator::find_vm(std::uint16_t vm_id) noexcept
 {
-    return vm_id < vms_.size();
+    return vm_id < vms_.size() ? vms_[vm_id].get() : nullptr;
 }
 
 VmPages* Aggregator::vm_for_event(const Event& ev)
 {
-    if (vm_id_valid(ev.vm_id) && vms_[ev.vm_id])
-        return vms_[ev.vm_id].get();
+    if (VmPages* vm = find_vm(ev.vm_id))
+        return vm;
     // VM ids start at 1; a destroyed VM's id gives nothing until reused.
     if (ev.vm_id == 0 || destroyed_[ev.vm_id])
         return nullptr;
@@ -117,9 +123,10 @@ VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
 void Aggregator::destroy_vm(std::uint16_t vm_id)
 {
     destroyed_[vm_id] = true;
-    if (!vm_id_valid(vm_id) || !vms_[vm_id])
+    VmPages* vm = find_vm(vm_id);
+    if (!vm)
         return;
-    vms_[vm_id]->shared().for_each([&](std::uint64_t, const SharedPage& page) {
+    vm->shared().for_each([&](std::uint64_t, const SharedPage& page) {
         if (!page.zero)
             ksm_.leave(page.pfn, vm_id);
     });
@@ -159,8 +166,8 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
     auto fresh = std::make_unique<VmPages>(vm_id, pid);
     for (const GuestMemslot& slot : slots)
         fresh->add_slot(slot);  // throws before anything changed
-    if (vm_id_valid(vm_id) && vms_[vm_id]) {
-        fresh->counters = vms_[vm_id]->counters;
+    if (const VmPages* old = find_vm(vm_id)) {
+        fresh->counters = old->counters;
         destroy_vm(vm_id);
     }
     if (vms_.size() <= vm_id)
@@ -171,7 +178,7 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
 
 void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::span<const PageInfo> pages)
 {
-    VmPages* vm = vm_id_valid(vm_id) ? vms_[vm_id].get() : nullptr;
+    VmPages* vm = find_vm(vm_id);
     if (!vm)
         throw Error(ErrorKind::invalid_argument,
                     "seed: vm " + std::to_string(vm_id) + " has no table: seed_vm() comes first");
@@ -185,13 +192,13 @@ void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::s
             const std::uint64_t gfn = slot.base_gfn + (hva - slot.hva) / kGuestPageBytes;
             const PageInfo& info = pages[(hva - first_hva) / kGuestPageBytes];
             PageWord& w = *vm->word(gfn);
-            if (const SharedPage* cur = vm->shared().find(gfn))
-                leave_shared(*vm, gfn, SharedPage(*cur));
+            if (is_shared(page_word::state(w)))
+                leave_shared(*vm, gfn, *vm->shared().find(gfn));
             switch (info.page_class) {
             case PageClass::not_present: vm->set_state(w, PageState::untouched); break;
             case PageClass::swapped: vm->set_state(w, PageState::unmapped); break;
-            case PageClass::zero: join_shared(*vm, gfn, w, {info.pfn, 0, true, false}); break;
-            case PageClass::ksm: join_shared(*vm, gfn, w, {info.pfn, 0, false, false}); break;
+            case PageClass::zero: join_shared(*vm, gfn, w, {.pfn = info.pfn, .zero = 1}); break;
+            case PageClass::ksm: join_shared(*vm, gfn, w, {.pfn = info.pfn}); break;
             case PageClass::private_page:
             case PageClass::shared: vm->set_state(w, PageState::private_page); break;
             }
@@ -277,8 +284,21 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
     if (level < vm.counters.faults_by_level.size())
         ++vm.counters.faults_by_level[level];
     *w = page_word::with_level(*w, level);
-    if (never_mapped_now(page_word::state(*w)))
+    const PageState state = page_word::state(*w);
+    if (never_mapped_now(state)) {
         vm.set_state(*w, PageState::private_page);
+    } else if (is_shared(state) && level == 0) {
+        // A 4K mapping of another frame than the shared one: the page has
+        // left it (a zero page found at seed that was only read, or a leave
+        // we did not see). Huge mappings name a frame of their own, not
+        // this gfn's: KSM pages are never part of one.
+        const SharedPage* cur = vm.shared().find(ev.gfn);
+        if (cur->pfn != ev.arg) {
+            leave_shared(vm, ev.gfn, *cur);
+            vm.set_state(*w, PageState::private_page);
+            ++vm.counters.fault_leaves;
+        }
+    }
 }
 
 void Aggregator::on_access(VmPages& vm, const Event& ev)
@@ -310,14 +330,16 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
         ++vm.counters.outside_slots;
         return;
     }
-    if (const SharedPage* cur = vm.shared().find(ev.gfn)) {
+    // Only shared pages have an entry: most merges need no lookup.
+    if (is_shared(page_word::state(*w))) {
+        const SharedPage* cur = vm.shared().find(ev.gfn);
         if (cur->pfn == ev.arg && cur->zero == zero) {
             ++vm.counters.stale;  // the same merge again
             return;
         }
         leave_shared(vm, ev.gfn, SharedPage(*cur));
     }
-    join_shared(vm, ev.gfn, *w, {ev.arg, ev.ts_ns, zero, true});
+    join_shared(vm, ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
     if (zero) {
         ++vm.counters.zero_merges;
     } else {
@@ -334,8 +356,9 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
         ++vm.counters.outside_slots;
         return;
     }
-    const SharedPage* cur = vm.shared().find(ev.gfn);
-    if (!cur && !never_mapped_now(page_word::state(*w))) {
+    const PageState state = page_word::state(*w);
+    const SharedPage* cur = is_shared(state) ? vm.shared().find(ev.gfn) : nullptr;
+    if (!cur && !never_mapped_now(state)) {
         ++vm.counters.stale;  // private already: a duplicate leave
         return;
     }
@@ -378,8 +401,8 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
         ++vm.counters.outside_slots;
         return;
     }
-    if (const SharedPage* cur = vm.shared().find(ev.gfn))
-        leave_shared(vm, ev.gfn, SharedPage(*cur));
+    if (is_shared(page_word::state(*w)))
+        leave_shared(vm, ev.gfn, *vm.shared().find(ev.gfn));
     ++vm.counters.unmaps;
     vm.set_state(*w, PageState::unmapped);
     *w = page_word::with_bucket(*w, 0);
@@ -387,12 +410,13 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
 
 void Aggregator::on_migrate(VmPages& vm, const Event& ev)
 {
-    if (!vm.word(ev.gfn)) {
+    const PageWord* w = vm.word(ev.gfn);
+    if (!w) {
         ++vm.counters.outside_slots;
         return;
     }
-    SharedPage* cur = vm.shared().find(ev.gfn);
-    if (!cur || cur->zero || cur->pfn == ev.arg) {
+    SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared().find(ev.gfn) : nullptr;
+    if (!cur || cur->pfn == ev.arg) {
         ++vm.counters.stale;  // not on a KSM page, or moved already
         return;
     }
@@ -410,7 +434,7 @@ void Aggregator::on_ksm_free(const Event& ev)
         return;  // every mapper left, as it should be
     // Mappers left without our seeing it: they have some private page now.
     for (const KsmSharer& sharer : page->list()) {
-        VmPages* vm = vm_id_valid(sharer.vm_id) ? vms_[sharer.vm_id].get() : nullptr;
+        VmPages* vm = find_vm(sharer.vm_id);
         if (!vm)
             continue;
         std::vector<std::uint64_t> gfns;

@@ -6,12 +6,9 @@ namespace self_e {
 
 KsmSharer* KsmSharers::find(std::uint16_t vm_id) noexcept
 {
-    for (std::size_t i = 0; i < nr_inline_; ++i)
-        if (inline_[i].vm_id == vm_id)
-            return &inline_[i];
-    for (KsmSharer& s : more_)
-        if (s.vm_id == vm_id)
-            return &s;
+    for (std::size_t i = 0; i < size(); ++i)
+        if (at(i).vm_id == vm_id)
+            return &at(i);
     return nullptr;
 }
 
@@ -22,51 +19,43 @@ void KsmSharers::add(std::uint16_t vm_id)
         ++s->pages;
         return;
     }
-    if (nr_inline_ < kInline)
+    if (nr_inline_ < kInline) {
         inline_[nr_inline_++] = {vm_id, 1};
-    else
-        more_.push_back({vm_id, 1});
+        return;
+    }
+    if (!more_)
+        more_ = std::make_unique<std::vector<KsmSharer>>();
+    more_->push_back({vm_id, 1});
 }
 
 void KsmSharers::erase_at(std::size_t i) noexcept
 {
     // Keep the inline slots filled first: the last sharer takes i's place.
     const std::size_t last = size() - 1;
-    KsmSharer& at = i < nr_inline_ ? inline_[i] : more_[i - nr_inline_];
-    at = (*this)[last];
-    if (last >= nr_inline_)
-        more_.pop_back();
-    else
+    at(i) = at(last);
+    if (last >= nr_inline_) {
+        more_->pop_back();
+        if (more_->empty())
+            more_.reset();
+    } else {
         --nr_inline_;
+    }
 }
 
 bool KsmSharers::remove(std::uint16_t vm_id) noexcept
 {
     for (std::size_t i = 0; i < size(); ++i) {
-        const KsmSharer& s = (*this)[i];
+        KsmSharer& s = at(i);
         if (s.vm_id != vm_id)
             continue;
         --mappers_;
         if (s.pages == 1)
             erase_at(i);
         else
-            --(i < nr_inline_ ? inline_[i] : more_[i - nr_inline_]).pages;
+            --s.pages;
         return true;
     }
     return false;
-}
-
-std::uint32_t KsmSharers::remove_all(std::uint16_t vm_id) noexcept
-{
-    for (std::size_t i = 0; i < size(); ++i) {
-        const std::uint32_t pages = (*this)[i].pages;
-        if ((*this)[i].vm_id != vm_id)
-            continue;
-        mappers_ -= pages;
-        erase_at(i);
-        return pages;
-    }
-    return 0;
 }
 
 std::vector<KsmSharer> KsmSharers::list() const

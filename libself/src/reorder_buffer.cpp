@@ -13,22 +13,17 @@ void ReorderBuffer::sort()
 {
     if (run_starts_.empty())
         return;
-    // Bottom-up: merge neighbouring runs pairwise until one is left, so each
-    // event moves log2(runs) times.
+    // Bottom-up: merge neighbouring runs pairwise until one is left.
     std::vector<std::size_t> bounds;
     bounds.reserve(run_starts_.size() + 2);
-    bounds.push_back(0);
+    bounds.push_back(head_);
     bounds.insert(bounds.end(), run_starts_.begin(), run_starts_.end());
     bounds.push_back(events_.size());
-    const auto by_ts = [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; };
     while (bounds.size() > 2) {
-        std::vector<std::size_t> merged{0};
+        std::vector<std::size_t> merged{bounds[0]};
         for (std::size_t i = 0; i + 1 < bounds.size(); i += 2) {
             if (i + 2 < bounds.size()) {
-                std::inplace_merge(events_.begin() + static_cast<std::ptrdiff_t>(bounds[i]),
-                                   events_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 1]),
-                                   events_.begin() + static_cast<std::ptrdiff_t>(bounds[i + 2]),
-                                   by_ts);
+                merge_runs(bounds[i], bounds[i + 1], bounds[i + 2]);
                 merged.push_back(bounds[i + 2]);
             } else {
                 merged.push_back(bounds[i + 1]);
@@ -37,6 +32,32 @@ void ReorderBuffer::sort()
         bounds = std::move(merged);
     }
     run_starts_.clear();
+}
+
+void ReorderBuffer::merge_runs(std::size_t first, std::size_t middle, std::size_t last)
+{
+    const auto at = [this](std::size_t i) { return events_.begin() + static_cast<std::ptrdiff_t>(i); };
+    const std::uint64_t right_first = events_[middle].ts_ns;
+    const std::uint64_t left_last = events_[middle - 1].ts_ns;
+    if (left_last <= right_first)
+        return;  // in order already
+    // Left events not newer than the right's first, and right events not
+    // older than the left's last, are in place (ties: left first) already.
+    first = static_cast<std::size_t>(
+        std::upper_bound(at(first), at(middle), right_first,
+                         [](std::uint64_t ts, const Event& ev) { return ts < ev.ts_ns; }) -
+        events_.begin());
+    last = static_cast<std::size_t>(
+        std::lower_bound(at(middle), at(last), left_last,
+                         [](const Event& ev, std::uint64_t ts) { return ev.ts_ns < ts; }) -
+        events_.begin());
+    scratch_.assign(at(first), at(middle));
+    // Writing from `first` never overtakes reading the right run at j.
+    std::size_t i = 0, j = middle, out = first;
+    while (i < scratch_.size() && j < last)
+        events_[out++] = events_[j].ts_ns < scratch_[i].ts_ns ? events_[j++] : scratch_[i++];
+    while (i < scratch_.size())
+        events_[out++] = scratch_[i++];
 }
 
 }  // namespace self_e

@@ -151,6 +151,27 @@ TEST_CASE("fault levels are counted; a 2M fault touches its own gfn only", "[agg
     CHECK(page_word::level(agg.vm(1)->word_of(512)) == 1);
 }
 
+TEST_CASE("a 4K fault mapping another frame than the shared one leaves sharing", "[aggregator]")
+{
+    Aggregator agg;
+    const GuestMemslot slot{0, 0, 8, 0x7f0000000000};
+    agg.seed_vm(1, 42, std::span(&slot, 1));
+    // Found on the zero page at seed: a read of untouched memory, as it turns out.
+    agg.seed_pages(1, 0x7f0000000000, std::vector<PageInfo>{{PageClass::zero, false, false, false, 0x10}});
+    apply(agg, {merge(1, 1, 1, 0x900, true), merge(1, 1, 2, 0x900), merge(1, 1, 3, 0x900),
+                fault(1, 2, 0, 0x500),                                          // written: private copy
+                fault(1, 3, 1, 0x900, 0),                                       // read: the KSM page again
+                fault(1, 4, 2, 0x600, SELF_E_F_WRITE | (1 << SELF_E_F_LEVEL_SHIFT)),  // 2M: not this frame
+                fault(1, 5, 3, 0x501)});
+    CHECK(state(agg, 1, 0) == PageState::private_page);
+    CHECK(state(agg, 1, 1) == PageState::ksm);
+    CHECK(state(agg, 1, 2) == PageState::ksm);
+    CHECK(state(agg, 1, 3) == PageState::private_page);
+    CHECK(agg.vm(1)->counters.fault_leaves == 2);
+    CHECK(agg.ksm_pages().find(0x900)->mappers() == 2);
+    CHECK(vm_report(make_report(agg), 1).cow_breaks == 0);
+}
+
 TEST_CASE("access samples touch the pages of their bitmap", "[aggregator]")
 {
     Aggregator agg;

@@ -21,7 +21,10 @@ Event at(std::uint64_t ts, std::uint16_t lane)
 std::vector<std::pair<std::uint64_t, std::uint16_t>> release_all(ReorderBuffer& buffer)
 {
     std::vector<std::pair<std::uint64_t, std::uint16_t>> out;
-    buffer.release_all([&](const Event& ev) { out.emplace_back(ev.ts_ns, ev.vcpu); });
+    buffer.release_all([&](std::span<const Event> events) {
+        for (const Event& ev : events)
+            out.emplace_back(ev.ts_ns, ev.vcpu);
+    });
     return out;
 }
 
@@ -53,14 +56,20 @@ TEST_CASE("only events older than newest - window are released; late ones are co
         buffer.push(at(ts, 0));
     buffer.push(at(120, 1));
     std::vector<std::uint64_t> out;
-    buffer.release_ready([&](const Event& ev) { out.push_back(ev.ts_ns); });
+    buffer.release_ready([&](std::span<const Event> events) {
+        for (const Event& ev : events)
+            out.push_back(ev.ts_ns);
+    });
     CHECK(out == std::vector<std::uint64_t>{100, 120, 150});
     CHECK(buffer.pending() == 1);
     CHECK(buffer.released_until() == 150);
     buffer.push(at(140, 2));
     CHECK(buffer.late() == 1);
     out.clear();
-    buffer.release_ready([&](const Event& ev) { out.push_back(ev.ts_ns); });
+    buffer.release_ready([&](std::span<const Event> events) {
+        for (const Event& ev : events)
+            out.push_back(ev.ts_ns);
+    });
     CHECK(out == std::vector<std::uint64_t>{140});
 }
 
@@ -70,7 +79,10 @@ TEST_CASE("past max_pending the oldest go out early", "[reorder]")
     for (std::uint64_t ts : {1, 2, 3, 4, 5})
         buffer.push(at(ts, 0));
     std::vector<std::uint64_t> out;
-    buffer.release_ready([&](const Event& ev) { out.push_back(ev.ts_ns); });
+    buffer.release_ready([&](std::span<const Event> events) {
+        for (const Event& ev : events)
+            out.push_back(ev.ts_ns);
+    });
     CHECK(out == std::vector<std::uint64_t>{1, 2, 3});
     CHECK(buffer.pending() == 2);
 }

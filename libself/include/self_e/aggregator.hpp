@@ -5,11 +5,15 @@
 // Transitions (PageState; "shared" is ksm or zero; an event whose gfn is in
 // no guest-RAM slot only counts in outside_slots):
 //
-//   FAULT        untouched/unmapped -> private; otherwise unchanged (a read
-//                fault on a KSM page maps it again; sharing changes only
-//                with the KSM events below). Faults with SELF_E_F_SMM are
-//                not guest RAM and are ignored.
-//   ACCESS       as FAULT for every page whose bit is set.
+//   FAULT        untouched/unmapped -> private. On a shared page, a 4K
+//                fault mapping the shared frame again (a read) changes
+//                nothing; one mapping another frame means the page left it
+//                (a leave we did not see, or a zero page found at seed that
+//                was a plain read of untouched memory): -> private, counted
+//                in fault_leaves. Sharing otherwise changes only with the
+//                KSM events below. Faults with SELF_E_F_SMM are not guest
+//                RAM and are ignored.
+//   ACCESS       untouched/unmapped -> private for every page whose bit is set.
 //   KSM_MERGE    -> ksm on page arg, merged now. Already on arg: nothing
 //                (a duplicate). On another KSM page or the zero page: it
 //                leaves that one first (its leave was lost or is late).
@@ -43,6 +47,8 @@
 // the window. Leaves check the page they leave, so a late or duplicate
 // leave cannot undo a newer merge. An event that still arrives too late
 // (older than one applied already) is applied and makes its VM inexact.
+//
+// One thread owns an Aggregator (the consumer's): nothing in it is locked.
 #pragma once
 
 #include <cstdint>
@@ -86,6 +92,8 @@ public:
     void flush();
     // Applies one event now, without reordering.
     void apply(const Event& ev);
+    // Applies events now, in the order given.
+    void apply(std::span<const Event> events);
 
     // Seeding from a snapshot, the VM's pages mapped from hva to gfn by its
     // memslots: seed_vm() (re)starts the VM with these guest-RAM slots
@@ -120,7 +128,7 @@ public:
     static constexpr std::size_t kReleaseEvery = 4096;
 
 private:
-    bool vm_id_valid(std::uint16_t vm_id) const noexcept;
+    VmPages* find_vm(std::uint16_t vm_id) noexcept;
     VmPages* vm_for_event(const Event& ev);
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);

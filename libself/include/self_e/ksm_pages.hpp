@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -20,8 +21,9 @@ struct KsmSharer {
     friend bool operator==(const KsmSharer&, const KsmSharer&) = default;
 };
 
-// The VMs of one KSM page. Almost every KSM page has few VMs: the first
-// kInline are kept in place, more in a vector.
+// The VMs of one KSM page: 40 bytes, as the map holds one per KSM page.
+// Almost every KSM page has few VMs: the first kInline are kept in place,
+// more in a vector of their own.
 class KsmSharers {
 public:
     static constexpr std::size_t kInline = 3;
@@ -29,28 +31,29 @@ public:
     void add(std::uint16_t vm_id);
     // Takes one page of vm_id away; false when vm_id had none here.
     bool remove(std::uint16_t vm_id) noexcept;
-    // Takes every page of vm_id away; returns how many there were.
-    std::uint32_t remove_all(std::uint16_t vm_id) noexcept;
 
-    // Guest pages mapped to the KSM page, over all VMs.
-    std::uint64_t mappers() const noexcept { return mappers_; }
-    std::size_t size() const noexcept { return nr_inline_ + more_.size(); }
+    // Guest pages mapped to the KSM page, over all VMs (KSM itself caps a
+    // KSM page's mappers at max_page_sharing, 256 by default).
+    std::uint32_t mappers() const noexcept { return mappers_; }
+    std::size_t size() const noexcept { return nr_inline_ + (more_ ? more_->size() : 0); }
     const KsmSharer& operator[](std::size_t i) const noexcept
     {
-        return i < nr_inline_ ? inline_[i] : more_[i - nr_inline_];
+        return i < nr_inline_ ? inline_[i] : (*more_)[i - nr_inline_];
     }
     // The sharers, ordered by VM id.
     std::vector<KsmSharer> list() const;
 
 private:
+    KsmSharer& at(std::size_t i) noexcept { return i < nr_inline_ ? inline_[i] : (*more_)[i - nr_inline_]; }
     KsmSharer* find(std::uint16_t vm_id) noexcept;
     void erase_at(std::size_t i) noexcept;
 
-    std::array<KsmSharer, kInline> inline_{};
+    std::uint32_t mappers_ = 0;
     std::uint8_t nr_inline_ = 0;
-    std::uint64_t mappers_ = 0;
-    std::vector<KsmSharer> more_;
+    std::array<KsmSharer, kInline> inline_{};
+    std::unique_ptr<std::vector<KsmSharer>> more_;
 };
+static_assert(sizeof(KsmSharers) == 40);
 
 class KsmPages {
 public:

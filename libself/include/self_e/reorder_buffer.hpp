@@ -7,7 +7,8 @@
 // than the newest event seen minus a window: an event that late in a lane
 // would have had to wait longer than the window to be published. Sorting is
 // a merge of the runs as they arrived (stable, so equal timestamps keep the
-// lane's order), linear in the events for the few runs a drain makes.
+// lane's order); only the events where two runs overlap in time move, and
+// a drain's runs overlap little with what was held before them.
 //
 // An event older than one already handed out is late: it is still handed
 // out, next, and counted; the caller decides what that means for its state.
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "self_e/event.hpp"
@@ -31,7 +33,7 @@ public:
 
     void push(const Event& ev)
     {
-        if (!events_.empty() && ev.ts_ns < events_.back().ts_ns)
+        if (events_.size() > head_ && ev.ts_ns < events_.back().ts_ns)
             run_starts_.push_back(events_.size());
         if (ev.ts_ns < released_until_)
             ++late_;
@@ -40,8 +42,9 @@ public:
         events_.push_back(ev);
     }
 
-    // fn(ev) for each event older than newest - window (and the oldest
-    // beyond max_pending), in ts order.
+    // fn(std::span<const Event>) with the events older than newest - window
+    // (and the oldest beyond max_pending), in ts order, if there are any.
+    // fn must not push: the span points into the buffer.
     template <typename Fn>
     void release_ready(Fn&& fn)
     {
@@ -49,14 +52,14 @@ public:
         release(fn, limit);
     }
 
-    // fn(ev) for every event held, in ts order.
+    // The same with every event held.
     template <typename Fn>
     void release_all(Fn&& fn)
     {
         release(fn, UINT64_MAX);
     }
 
-    std::size_t pending() const noexcept { return events_.size(); }
+    std::size_t pending() const noexcept { return events_.size() - head_; }
     std::uint64_t window_ns() const noexcept { return window_ns_; }
     // Events pushed older than one already handed out.
     std::uint64_t late() const noexcept { return late_; }
@@ -66,29 +69,41 @@ public:
 private:
     // Merges the sorted runs into one.
     void sort();
+    void merge_runs(std::size_t first, std::size_t middle, std::size_t last);
 
     template <typename Fn>
     void release(Fn& fn, std::uint64_t limit)
     {
-        if (events_.empty())
+        if (pending() == 0)
             return;
         sort();
-        auto end = std::upper_bound(events_.begin(), events_.end(), limit,
+        const auto first = events_.begin() + static_cast<std::ptrdiff_t>(head_);
+        auto end = std::upper_bound(first, events_.end(), limit,
                                     [](std::uint64_t ts, const Event& ev) { return ts < ev.ts_ns; });
         if (static_cast<std::size_t>(events_.end() - end) > max_pending_)
             end = events_.end() - static_cast<std::ptrdiff_t>(max_pending_);
-        for (auto it = events_.begin(); it != end; ++it) {
-            if (it->ts_ns > released_until_)
-                released_until_ = it->ts_ns;
-            fn(*it);
+        if (end == first)
+            return;
+        released_until_ = std::max<std::uint64_t>(released_until_, (end - 1)->ts_ns);
+        fn(std::span<const Event>(&*first, static_cast<std::size_t>(end - first)));
+        head_ = static_cast<std::size_t>(end - events_.begin());
+        // Drop what went out once it is half the buffer: each event is moved
+        // at most once more.
+        if (head_ == events_.size()) {
+            events_.clear();
+            head_ = 0;
+        } else if (head_ * 2 >= events_.size()) {
+            events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
         }
-        events_.erase(events_.begin(), end);
     }
 
     std::uint64_t window_ns_;
     std::size_t max_pending_;
-    std::vector<Event> events_;
+    std::vector<Event> events_;  // [head_, end) held, in runs
+    std::size_t head_ = 0;
     std::vector<std::size_t> run_starts_;  // where a run other than the first starts
+    std::vector<Event> scratch_;           // for merging, kept to save allocations
     std::uint64_t newest_ = 0;
     std::uint64_t released_until_ = 0;
     std::uint64_t late_ = 0;

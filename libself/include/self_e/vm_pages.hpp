@@ -4,7 +4,7 @@
 // change, and the VM's event counters.
 //
 // Memory: 2 bytes per guest page, plus FlatU64Map<SharedPage> for the shared
-// pages only (32 bytes per slot at a load of at most 1/2).
+// pages only (24 bytes per slot, at least 2 slots per shared page).
 #pragma once
 
 #include <array>
@@ -33,13 +33,15 @@ struct GuestMemslot {
 // The guest-RAM slots (address space 0) of a SELF_E_IOC_GET_VM answer.
 std::vector<GuestMemslot> guest_ram_slots(std::span<const self_e_memslot> slots);
 
-// A shared page's KSM page (or the zero page) and when it merged.
+// A shared page's KSM page (or the zero page) and when it merged: 16 bytes,
+// as the map holds one per shared page.
 struct SharedPage {
-    std::uint64_t pfn = 0;
-    std::uint64_t merged_ts = 0;  // ts_ns of the merge, when merge_time_known
-    bool zero = false;
-    bool merge_time_known = false;  // false for pages found shared at seed
+    std::uint64_t pfn : 62 = 0;
+    std::uint64_t zero : 1 = 0;
+    std::uint64_t merge_time_known : 1 = 0;  // 0 for pages found shared at seed
+    std::uint64_t merged_ts = 0;             // ts_ns of the merge, when known
 };
+static_assert(sizeof(SharedPage) == 16);
 
 inline constexpr std::size_t kDurationBuckets = page_word::kMaxBucket + 1;
 
@@ -56,6 +58,7 @@ struct VmCounters {
     // Leaves and migrations for a page not on that page any more: duplicates
     // or events overtaken by newer ones. They change nothing.
     std::uint64_t stale = 0;
+    std::uint64_t fault_leaves = 0;  // 4K faults that mapped a shared page to another frame
     std::uint64_t outside_slots = 0;  // page events for a gfn in no guest-RAM slot
     std::uint64_t accessed = 0;       // pages of the slots seen accessed in ACCESS samples
     // COW breaks of pages whose merge time is known: their total shared time,
