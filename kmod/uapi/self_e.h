@@ -40,7 +40,11 @@ enum self_e_event_type {
 	 * The slot's host virtual address comes with SELF_E_IOC_GET_VM.
 	 */
 	SELF_E_EV_MEMSLOT	= 4,
-	/* KVM mapped a guest page on a fault: gfn, arg = host pfn, vcpu, flags */
+	/*
+	 * KVM mapped a guest page on a fault: gfn, arg = host pfn, vcpu, flags.
+	 * For a 2M/1G mapping (flags level), gfn and arg are the first gfn and
+	 * the first pfn of the huge mapping (KVM maps it whole).
+	 */
 	SELF_E_EV_FAULT		= 5,
 	/* the page at gfn now maps KSM page arg (SELF_E_F_KSM_NEW: it became it) */
 	SELF_E_EV_KSM_MERGE	= 6,
