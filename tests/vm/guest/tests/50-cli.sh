@@ -31,6 +31,38 @@ wait_gone() {
 	done
 }
 
+# trace_vm NAME OUT ERR ARGS...: start `self-e trace ARGS` (output to OUT,
+# stderr to ERR), wait until it says it is tracing, let the stopped minivmm
+# NAME run to its end, and wait for the trace to end with it. TRACE_RC: the
+# trace's exit status, or "timeout".
+trace_vm() {
+	_n=$1 _o=$2 _e=$3
+	shift 3
+	"$SELF_E" trace "$@" >"$_o" 2>"$_e" &
+	_tr=$!
+	wait_text "$_e" tracing 10
+	eval "_vp=\$${_n}_pid"
+	kill -CONT "$_vp"
+	wait "$_vp"
+	if wait_gone "$_tr" 30; then
+		wait "$_tr"
+		TRACE_RC=$?
+	else
+		kill "$_tr"
+		wait "$_tr"
+		TRACE_RC=timeout
+	fi
+}
+
+# wait_text FILE TEXT SECONDS: until FILE holds TEXT, or SECONDS have passed.
+wait_text() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt $(($3 * 10)) ]; do
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+}
+
 # jnum LINE KEY: a number field of one compact JSON object.
 jnum() { echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 jstr() { echo "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p"; }
@@ -104,23 +136,8 @@ fi
 # --wait-start stops minivmm after it made the VM, so trace attaches first.
 vm_start tj --pages 32 --fill seed:5 --hold 0 --wait-start
 if vm_wait_start tj; then
-	"$SELF_E" trace --pid "$tj_pid" --json >"$TMP/trace.json" 2>"$TMP/trace.err" &
-	tr_pid=$!
-	i=0
-	while ! grep -q 'tracing' "$TMP/trace.err" && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	kill -CONT "$tj_pid"
-	wait "$tj_pid"
-	if wait_gone "$tr_pid" 30; then
-		wait "$tr_pid"
-		rc=$?
-	else
-		kill "$tr_pid"
-		wait "$tr_pid"
-		rc=timeout
-	fi
+	trace_vm tj "$TMP/trace.json" "$TMP/trace.err" --pid "$tj_pid" --json
+	rc=$TRACE_RC
 	hva=$(json "$TMP/tj.out" hva)
 	: >"$TMP/tj.bad"
 	: >"$TMP/tj.gfns"
@@ -158,23 +175,8 @@ fi
 vm_start tt --pages 16 --fill zero --hold 0 --wait-start
 if vm_wait_start tt; then
 	vmid=$("$SELF_E" list --json | tr -d '\n ' | sed -n "s/.*\"vm_id\":\([0-9]*\),\"pid\":$tt_pid,.*/\1/p")
-	"$SELF_E" trace --vm "${vmid:-0}" --type fault >"$TMP/trace.txt" 2>"$TMP/trace2.err" &
-	tr_pid=$!
-	i=0
-	while ! grep -q 'tracing' "$TMP/trace2.err" && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
-	kill -CONT "$tt_pid"
-	wait "$tt_pid"
-	if wait_gone "$tr_pid" 30; then
-		wait "$tr_pid"
-		rc=$?
-	else
-		kill "$tr_pid"
-		wait "$tr_pid"
-		rc=timeout
-	fi
+	trace_vm tt "$TMP/trace.txt" "$TMP/trace2.err" --vm "${vmid:-0}" --type fault
+	rc=$TRACE_RC
 	bad=$(grep -v -E '^ts=[0-9]+ vm='"$vmid"' type=fault vcpu=[0-9]+ gfn=0x[0-9a-f]+ hva=0x[0-9a-f]+ pfn=0x[0-9a-f]+ access=(read|write|exec|prefetch) writable=[01] level=(4k|2m|1g)$' "$TMP/trace.txt" | head -n 2)
 	n=$(wc -l <"$TMP/trace.txt")
 	if [ -z "$vmid" ]; then
@@ -230,11 +232,7 @@ fi
 # notification.
 "$SELF_E" list --watch >"$TMP/watch.txt" 2>"$TMP/watch.err" &
 wl_pid=$!
-i=0
-while ! grep -q '^ *VM  *PID\|^no VMs' "$TMP/watch.txt" && [ $i -lt 100 ]; do
-	i=$((i + 1))
-	sleep 0.1
-done
+wait_text "$TMP/watch.txt" '^ *VM  *PID\|^no VMs' 10
 : >"$TMP/ov.out"
 : >"$TMP/ov.err"
 taskset -c 0 minivmm --mem 32 --pages 4096 --fill zero --hold 300 --wait-start \
@@ -243,22 +241,14 @@ ov_pid=$!
 if vm_wait_start ov; then
 	"$SELF_E" trace --pid "$ov_pid" --ring 4 >"$TMP/ov.txt" 2>"$TMP/ovt.err" &
 	tr_pid=$!
-	i=0
-	while ! grep -q 'tracing' "$TMP/ovt.err" && [ $i -lt 100 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
+	wait_text "$TMP/ovt.err" tracing 10
 	kill -STOP "$tr_pid"
 	kill -CONT "$ov_pid"
 	vm_wait_event ov halted 120
 	kill -CONT "$tr_pid"
 	sleep 1	# trace empties the ring
 	vm_end ov
-	i=0
-	while ! grep -q 'events printed' "$TMP/ovt.err" && [ $i -lt 300 ]; do
-		i=$((i + 1))
-		sleep 0.1
-	done
+	wait_text "$TMP/ovt.err" 'events printed' 30
 	if grep -q 'events printed' "$TMP/ovt.err"; then
 		wait "$tr_pid"
 		rc=$?
