@@ -22,6 +22,7 @@ help:
 	@echo "make deps      install the Debian packages the build and tests need"
 	@echo "make module KDIR=<kernel build dir> [MODULE_OUT=dir]   build self_e.ko"
 	@echo "make bench     build and run the benchmarks"
+	@echo "make bench-kmod, bench-ksm   in the rig: what self_e.ko costs guest faults, ksmd"
 
 deps:
 	@$(ROOT)/scripts/deps.sh install
