@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "self_e/control.hpp"
 #include "self_e/error.hpp"
 #include "self_e/page_scanner.hpp"
 #include "self_e/snapshot.hpp"
@@ -30,6 +31,24 @@ constexpr const char* kRules =
     "  not_present  neither\n"
     "Needs root (page frame numbers need CAP_SYS_ADMIN).\n"
     "Exit status: 0 success, 1 failure (no such process, need root, ...), 2 bad command line.";
+
+// The guest RAM of pid's VM(s) from self_e.ko's memslots; nullopt when the
+// module is not loaded (or not ours to ask) or pid owns no VM: then every
+// anonymous mapping is the fallback, as documented.
+std::optional<SnapshotTarget> module_target(pid_t pid)
+{
+    try {
+        std::vector<Memslot> slots;
+        for (const VmDescription& vm : ControlClient().list_vms())
+            if (vm.pid == pid)
+                slots.insert(slots.end(), vm.memslots.begin(), vm.memslots.end());
+        SnapshotTarget target = memslots_target(pid, slots);
+        if (!target.ranges.empty())
+            return target;
+    } catch (const Error&) {
+    }
+    return std::nullopt;
+}
 
 class SnapshotCommand final : public Command {
 public:
@@ -59,7 +78,8 @@ public:
             "0xSTART-0xEND");
         app.add_option("--range", range_texts_,
                        "a range of guest RAM, hex, page aligned, end exclusive; repeat for more "
-                       "(default: every private anonymous mapping of the process)")
+                       "(default: the VM's memslots when self_e.ko is loaded, else every private "
+                       "anonymous mapping of the process)")
             ->check(range_check)
             ->type_size(1)
             ->allow_extra_args(false);
@@ -77,7 +97,8 @@ public:
         const SysFs sys{sys_root_};
         SnapshotTarget target;
         if (range_texts_.empty()) {
-            target = anonymous_mappings_target(proc, pid_);
+            std::optional<SnapshotTarget> vm = module_target(pid_);
+            target = vm ? std::move(*vm) : anonymous_mappings_target(proc, pid_);
         } else {
             target = {pid_, {}, RangeOrigin::given};
             for (const std::string& text : range_texts_)

@@ -17,6 +17,24 @@ std::string_view range_origin_name(RangeOrigin origin) noexcept
     return "unknown";
 }
 
+SnapshotTarget memslots_target(pid_t pid, std::span<const Memslot> slots)
+{
+    std::vector<AddressRange> ranges;
+    for (const Memslot& s : slots)
+        if (s.address_space() == 0 && s.hva && s.npages)
+            ranges.push_back({s.hva, s.hva + s.bytes()});
+    std::sort(ranges.begin(), ranges.end(),
+              [](const AddressRange& a, const AddressRange& b) { return a.start < b.start; });
+    SnapshotTarget target{pid, {}, RangeOrigin::memslots};
+    for (const AddressRange& r : ranges) {
+        if (!target.ranges.empty() && r.start <= target.ranges.back().end)
+            target.ranges.back().end = std::max(target.ranges.back().end, r.end);
+        else
+            target.ranges.push_back(r);
+    }
+    return target;
+}
+
 SnapshotTarget anonymous_mappings_target(const ProcFs& proc, pid_t pid)
 {
     proc.require_process(pid);

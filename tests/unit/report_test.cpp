@@ -5,6 +5,7 @@
 #include "aggregator_events.hpp"
 #include "report_output.hpp"
 #include "self_e/aggregate_report.hpp"
+#include "self_e/snapshot.hpp"
 #include "self_e/watcher.hpp"
 
 using namespace self_e;
@@ -68,4 +69,25 @@ TEST_CASE("the report's JSON has the keys outside checks rely on", "[report]")
     CHECK(vm1.at("saved_bytes") == 2048);
     CHECK(vm1.at("shared_with") == nlohmann::ordered_json::parse(R"([{"id": 2, "pages": 1}])"));
     CHECK(j.at("total").at("saved_bytes") == 4096);
+}
+
+TEST_CASE("a VM's snapshot ranges are its guest-RAM memslots, aliases merged", "[snapshot]")
+{
+    const std::vector<Memslot> slots = {
+        {0x100, 16, 0x7f0000010000, 3, 0},       // 0x7f0000010000-0x7f0000020000
+        {0, 16, 0x7f0000000000, 0, 0},           // 0x7f0000000000-0x7f0000010000: adjacent
+        {0xc0, 4, 0x7f0000004000, 1, 0},         // an alias inside slot 0's memory
+        {0, 16, 0x7f0000000000, 1u << 15, 0},    // SMM: left out
+        {0x200, 8, 0x7f1000000000, 4, 0},
+        {0x300, 8, 0, 5, 0},                     // no host memory
+    };
+    const SnapshotTarget t = memslots_target(42, slots);
+    CHECK(t.pid == 42);
+    CHECK(t.origin == RangeOrigin::memslots);
+    REQUIRE(t.ranges.size() == 2);
+    CHECK(t.ranges[0].start == 0x7f0000000000);
+    CHECK(t.ranges[0].end == 0x7f0000020000);
+    CHECK(t.ranges[1].start == 0x7f1000000000);
+    CHECK(t.ranges[1].end == 0x7f1000008000);
+    CHECK(memslots_target(42, {}).ranges.empty());
 }

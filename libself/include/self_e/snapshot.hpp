@@ -11,11 +11,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "self_e/address_range.hpp"
+#include "self_e/memslot.hpp"
 #include "self_e/named_values.hpp"
 #include "self_e/page_counts.hpp"
 #include "self_e/procfs.hpp"
@@ -41,6 +43,11 @@ struct SnapshotTarget {
 // address order. Throws self_e::Error when the process does not exist or
 // has none (a kernel thread or a zombie).
 SnapshotTarget anonymous_mappings_target(const ProcFs& proc, pid_t pid);
+
+// A VM's guest RAM: the host ranges of its address-space-0 memslots, sorted,
+// with aliases merged (QEMU may map one host range at two guest addresses).
+// Empty when no slot has a host address.
+SnapshotTarget memslots_target(pid_t pid, std::span<const Memslot> slots);
 
 struct RangeSnapshot {
     AddressRange range;

@@ -79,6 +79,13 @@ sv() { echo "$snap" | sed -n "s/.*\"$1\":\([a-z0-9]*\).*/\1/p"; }
 ok=$(kv "$(pagecheck --pid "$a_pid" --addr "$A" --pages 1)" kpf_ksm_ok)
 if [ "$ok" = 1 ]; then want="true $N 0"; else want="false 0 $N"; fi
 got="$(sv ksm_flag_trusted) $(sv ksm) $(sv shared)"
+# Without --range, the module's memslots give the guest RAM: minivmm's one slot.
+full=$(self-e snapshot --pid "$a_pid" --json | tr -d ' \n')
+origin=$(echo "$full" | sed -n 's/.*"range_origin":"\([a-z_]*\)".*/\1/p')
+ranges=$(echo "$full" | sed -n 's/.*"ranges":\[\([^]]*\)\].*/\1/p')
+hva=$(json "$TMP/a.out" hva)
+got="$got $origin $ranges"
+want="$want memslots {\"start\":$hva,\"end\":$((hva + $(json "$TMP/a.out" mem_bytes)))}"
 if [ "$got" = "$want" ]; then
 	pass ksm/snapshot
 else
