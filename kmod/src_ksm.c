@@ -43,9 +43,10 @@ struct self_e_ksm_rmap_item_head {
 	unsigned long address;
 };
 
-static void emit_merge(const void *rmap_item, u8 type, u8 flags, unsigned long kpfn)
+/* A merge of (mm, hva) into KSM page (or zero page) kpfn, from ksmd. */
+static void emit_merge(const struct mm_struct *mm, unsigned long hva, u8 type, u8 flags,
+		       unsigned long kpfn)
 {
-	const struct self_e_ksm_rmap_item_head *item = rmap_item;
 	const struct self_e_event tmpl = {
 		.type = type,
 		.flags = flags,
@@ -53,7 +54,14 @@ static void emit_merge(const void *rmap_item, u8 type, u8 flags, unsigned long k
 		.arg = kpfn,
 	};
 
-	self_e_emit_hva(item->mm, item->address, &tmpl, NULL);
+	self_e_emit_hva(mm, hva, &tmpl, NULL);
+}
+
+static void emit_rmap_item_merge(const void *rmap_item, u8 type, u8 flags, unsigned long kpfn)
+{
+	const struct self_e_ksm_rmap_item_head *item = rmap_item;
+
+	emit_merge(item->mm, item->address, type, flags, kpfn);
 }
 
 /* ---- merges on kernels with KSM tracepoints ----------------------------- */
@@ -64,14 +72,15 @@ static void probe_merge_with_ksm_page(void *data, void *ksm_page, unsigned long 
 				      void *rmap_item, void *mm, int err)
 {
 	if (!err)
-		emit_merge(rmap_item, SELF_E_EV_KSM_MERGE, ksm_page ? 0 : SELF_E_F_KSM_NEW, pfn);
+		emit_rmap_item_merge(rmap_item, SELF_E_EV_KSM_MERGE,
+				     ksm_page ? 0 : SELF_E_F_KSM_NEW, pfn);
 }
 
 static void probe_merge_one_page(void *data, unsigned long pfn, void *rmap_item,
 				 void *mm, int err)
 {
 	if (!err)
-		emit_merge(rmap_item, SELF_E_EV_KSM_ZERO, 0, pfn);
+		emit_rmap_item_merge(rmap_item, SELF_E_EV_KSM_ZERO, 0, pfn);
 }
 
 static int merge_tracepoints_register(void)
@@ -107,14 +116,7 @@ struct merge_call {
 
 static void merge_call_emit(const struct merge_call *c, u8 type)
 {
-	const struct self_e_event tmpl = {
-		.type = type,
-		.flags = c->flags,
-		.vcpu = SELF_E_VCPU_NONE,
-		.arg = c->kpfn,
-	};
-
-	self_e_emit_hva(c->mm, c->hva, &tmpl, NULL);
+	emit_merge(c->mm, c->hva, type, c->flags, c->kpfn);
 }
 
 /* try_to_merge_with_ksm_page(rmap_item, page, kpage): kpage NULL makes page the KSM page. */

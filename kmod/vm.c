@@ -110,6 +110,8 @@ void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
 	u32 i;
 
 	hva &= PAGE_MASK;
+	ev = *tmpl;
+	ev.ts_ns = self_e_now();	/* one moment for every gfn of the hva */
 	rcu_read_lock();
 	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
 		if (vm->mm != mm || READ_ONCE(vm->dead) || !self_e_vm_wanted(vm))
@@ -120,14 +122,10 @@ void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
 
 			if (hva < s->hva || (hva - s->hva) >> PAGE_SHIFT >= s->npages)
 				continue;
-			ev = *tmpl;
 			ev.vm_id = vm->id;
-			if (vm->kvm != vcpu_kvm)
-				ev.vcpu = SELF_E_VCPU_NONE;
+			ev.vcpu = vm->kvm == vcpu_kvm ? tmpl->vcpu : SELF_E_VCPU_NONE;
 			ev.gfn = s->base_gfn + ((hva - s->hva) >> PAGE_SHIFT);
-			if (s->id >> 15)
-				ev.flags |= SELF_E_F_SMM;
-			ev.ts_ns = self_e_now();
+			ev.flags = tmpl->flags | ((s->id >> 15) ? SELF_E_F_SMM : 0);
 			self_e_emit(vm, &ev);
 		}
 	}
