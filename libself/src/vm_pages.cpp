@@ -9,8 +9,6 @@ namespace self_e {
 
 namespace {
 
-constexpr unsigned kAddressSpaceShift = 15;
-
 std::string vm_name(std::uint16_t vm_id)
 {
     return "vm " + std::to_string(vm_id) + ": ";
@@ -24,12 +22,12 @@ std::string describe(const GuestMemslot& s)
 
 }  // namespace
 
-std::vector<GuestMemslot> guest_ram_slots(std::span<const self_e_memslot> slots)
+std::vector<GuestMemslot> guest_ram_slots(std::span<const Memslot> slots)
 {
     std::vector<GuestMemslot> out;
-    for (const self_e_memslot& s : slots)
-        if ((s.id >> kAddressSpaceShift) == 0)
-            out.push_back({static_cast<std::uint16_t>(s.id), s.base_gfn, s.npages, s.hva});
+    for (const Memslot& s : slots)
+        if (s.address_space() == 0)
+            out.push_back({static_cast<std::uint16_t>(s.slot()), s.base_gfn, s.npages, s.hva});
     return out;
 }
 

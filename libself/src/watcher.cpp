@@ -9,15 +9,6 @@
 
 namespace self_e {
 
-std::vector<GuestMemslot> guest_ram_slots(std::span<const Memslot> slots)
-{
-    std::vector<GuestMemslot> ram;
-    for (const Memslot& s : slots)
-        if (s.address_space() == 0)
-            ram.push_back({static_cast<std::uint16_t>(s.slot()), s.base_gfn, s.npages, s.hva});
-    return ram;
-}
-
 PageInfo seed_view(const PageInfo& page, bool ksm_flag_trusted) noexcept
 {
     PageInfo seen = page;

@@ -617,7 +617,7 @@ TEST_CASE("seeding refuses what cannot be a VM's memory", "[aggregator][seed]")
 
 TEST_CASE("guest_ram_slots keeps address space 0", "[aggregator][seed]")
 {
-    const std::vector<self_e_memslot> slots{{0, 0xc0000, 0x7f0000000000, 0, 0},
+    const std::vector<Memslot> slots{{0, 0xc0000, 0x7f0000000000, 0, 0},
                                             {0x100000, 0x40000, 0x7f00c0000000, 1, 0},
                                             {0, 0x10, 0x7f1000000000, 0 | (1u << 15), 0}};
     CHECK(guest_ram_slots(slots) == std::vector<GuestMemslot>{{0, 0, 0xc0000, 0x7f0000000000},

@@ -15,6 +15,7 @@
 
 #include "self_e/event.hpp"
 #include "self_e/flat_u64_map.hpp"
+#include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
 
 namespace self_e {
@@ -30,8 +31,8 @@ struct GuestMemslot {
     friend bool operator==(const GuestMemslot&, const GuestMemslot&) = default;
 };
 
-// The guest-RAM slots (address space 0) of a SELF_E_IOC_GET_VM answer.
-std::vector<GuestMemslot> guest_ram_slots(std::span<const self_e_memslot> slots);
+// The guest-RAM slots (address space 0) of a VM's memslots (GET_VM, LIST_VMS).
+std::vector<GuestMemslot> guest_ram_slots(std::span<const Memslot> slots);
 
 // A shared page's KSM page (or the zero page) and when it merged: 16 bytes,
 // as the map holds one per shared page.

@@ -24,9 +24,6 @@ struct WatchOptions {
     AggregatorOptions aggregator;
 };
 
-// The guest-RAM memslots (address space 0) of a VM, as the aggregator wants them.
-std::vector<GuestMemslot> guest_ram_slots(std::span<const Memslot> slots);
-
 // A page of a snapshot as the aggregator should see it. Where the kernel's
 // KPF_KSM cannot be trusted (ksm_flag_trusted false), an anonymous guest page
 // mapped more than once is taken for a KSM page: QEMU keeps guest RAM out of
