@@ -72,6 +72,14 @@ vm_wait_event() {
 	done
 }
 
+# vm_ram_pages NAME: pagecheck --list of all of minivmm NAME's guest RAM, one
+# line per page from guest-physical 0 ("i pfn PKZ map=N kpf=F"), no header.
+vm_ram_pages() {
+	eval "_pid=\$${1}_pid"
+	pagecheck --pid "$_pid" --addr "$(json "$TMP/$1.out" hva)" \
+		--pages $(( $(json "$TMP/$1.out" mem_bytes) / 4096 )) --list | sed 1d
+}
+
 # vm_addr NAME: host address of the first data page (hva + gpa).
 vm_addr() { echo $(( $(json "$TMP/$1.out" hva) + $(json "$TMP/$1.out" gpa) )); }
 

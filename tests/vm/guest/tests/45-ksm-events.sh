@@ -82,13 +82,10 @@ derive() {
 # NAME.truthnz, and the non-zero pages mapped more than once into NAME.multi
 # (the zero page is mapped everywhere, merged or not).
 truth() {
-	eval "_pid=\$${1}_pid"
 	: >"$TMP/$1.truth"
 	: >"$TMP/$1.truthnz"
 	: >"$TMP/$1.multi"
-	pagecheck --pid "$_pid" --addr "$(json "$TMP/$1.out" hva)" \
-		--pages $(( $(json "$TMP/$1.out" mem_bytes) / 4096 )) --list | sed 1d |
-		awk -v f="$TMP/$1" '
+	vm_ram_pages "$1" | awk -v f="$TMP/$1" '
 		$3 ~ /^P/ { print $1, $2 > (f ".truth") }
 		$3 ~ /^P.[^Z]/ { print $1, $2 > (f ".truthnz") }
 		$3 ~ /^P.[^Z]/ && $4 != "map=1" { print $1, $2 > (f ".multi") }'

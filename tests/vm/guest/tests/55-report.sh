@@ -35,12 +35,9 @@ ksm_settle
 [ -n "$KSM_SETTLED" ] || fail report/settle "counters still moving after 60 s: $KSM_SETTLE_NOTE"
 insmod /rig/modules/self_e.ko || { fail report/insmod "cannot load self_e.ko"; vm_kill a b c d z; exit 1; }
 
-# list FILE VM: "pfn" of every present non-zero page of the VM's RAM.
+# pfns FILE VM: "pfn" of every present non-zero page of the VM's RAM.
 pfns() {
-	eval "_pid=\$${2}_pid"
-	pagecheck --pid "$_pid" --addr "$(json "$TMP/$2.out" hva)" \
-		--pages $(( $(json "$TMP/$2.out" mem_bytes) / 4096 )) --list | sed 1d |
-		awk '$3 ~ /^P.[^Z]/ { print $2 }' >"$1"
+	vm_ram_pages "$2" | awk '$3 ~ /^P.[^Z]/ { print $2 }' >"$1"
 }
 # shared X Y: pages of X whose pfn Y maps too; multi X: X's pages mapped twice or more.
 shared() {
@@ -49,10 +46,7 @@ shared() {
 	awk 'NR == FNR { s[$1] = 1; next } ($1 in s) { n++ } END { print n + 0 }' "$TMP/rp.y" "$TMP/rp.x"
 }
 multi() {
-	eval "_pid=\$${1}_pid"
-	pagecheck --pid "$_pid" --addr "$(json "$TMP/$1.out" hva)" \
-		--pages $(( $(json "$TMP/$1.out" mem_bytes) / 4096 )) --list | sed 1d |
-		awk '$3 ~ /^P.[^Z]/ && $4 != "map=1" { n++ } END { print n + 0 }'
+	vm_ram_pages "$1" | awk '$3 ~ /^P.[^Z]/ && $4 != "map=1" { n++ } END { print n + 0 }'
 }
 
 # rv FILE VM KEY: a number of the VM (by pid) in a report's JSON.
