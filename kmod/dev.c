@@ -6,7 +6,7 @@
  *  - read() with no setup: the text stream of all VMs, one event a line
  *    (self_e_text.h). After SELF_E_IOC_ATTACH, read() streams that VM only
  *    and returns 0 (EOF) once the VM's end has been read.
- *  - ioctl(): attach, event mask, stats, VM description.
+ *  - ioctl(): attach, event mask, stats, VM description, access sampling.
  *  - mmap(): the attached ring (kring.c) for libself.
  *  - poll(): readable at the watermark; EPOLLHUP once an attached VM ended.
  * The module stays loaded while a file is open or mapped (fops.owner).
@@ -46,7 +46,7 @@ static bool next_line(struct self_e_reader *r)
 	copy = *best;
 	self_e_ring_release(v, best_lane, self_e_ring_consumer_pos(v, best_lane) + 1);
 
-	if (copy.gfn != SELF_E_GFN_NONE && copy.type != SELF_E_EV_ACCESS) {
+	if (copy.gfn != SELF_E_GFN_NONE && self_e_type_has_hva(copy.type)) {
 		vm = self_e_reader_vm(r, copy.vm_id);
 		if (vm)
 			hva = self_e_vm_hva(vm, copy.gfn);
@@ -221,6 +221,28 @@ out:
 	return ret;
 }
 
+static int ioctl_set_sampling(struct self_e_reader *r, void __user *arg)
+{
+	struct self_e_sampling req;
+	int ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved[0] || req.reserved[1] || req.budget_pages > SELF_E_SAMPLE_MAX_BUDGET ||
+	    (req.interval_ms && (req.interval_ms < SELF_E_SAMPLE_MIN_MS ||
+				 req.interval_ms > SELF_E_SAMPLE_MAX_MS)))
+		return -EINVAL;
+	/* Sampling is for one VM: the one this file is attached to. */
+	if (!r->active || !r->vm)
+		return -EINVAL;
+	if (req.interval_ms && READ_ONCE(r->vm->dead))
+		return -ENOENT;
+	ret = self_e_sample_set(r, &req);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
 static long self_e_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct self_e_reader *r = file->private_data;
@@ -253,6 +275,9 @@ static long self_e_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case SELF_E_IOC_GET_VM:
 		ret = ioctl_get_vm(uarg);
+		break;
+	case SELF_E_IOC_SET_SAMPLING:
+		ret = ioctl_set_sampling(r, uarg);
 		break;
 	default:
 		ret = -ENOTTY;

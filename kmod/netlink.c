@@ -79,7 +79,12 @@ static int put_vm(struct sk_buff *skb, struct self_e_vm *vm, u32 nr_vcpus)
 	    nla_put_u32(skb, SELF_E_A_NR_VCPUS, nr_vcpus) ||
 	    nla_put_u64_64bit(skb, SELF_E_A_EVENTS, events, SELF_E_A_PAD) ||
 	    nla_put_u64_64bit(skb, SELF_E_A_DROPPED, dropped, SELF_E_A_PAD) ||
-	    nla_put_u32(skb, SELF_E_A_READERS, readers))
+	    nla_put_u32(skb, SELF_E_A_READERS, readers) ||
+	    nla_put_u32(skb, SELF_E_A_SAMPLE_INTERVAL_MS, READ_ONCE(vm->sample_interval_ms)) ||
+	    nla_put_u32(skb, SELF_E_A_SAMPLE_BUDGET, READ_ONCE(vm->sample_budget)) ||
+	    nla_put_u64_64bit(skb, SELF_E_A_SAMPLE_PASSES, READ_ONCE(vm->sample_passes),
+			      SELF_E_A_PAD) ||
+	    nla_put_u64_64bit(skb, SELF_E_A_SAMPLE_NS, READ_ONCE(vm->sample_ns), SELF_E_A_PAD))
 		goto out;
 	nest = nla_nest_start(skb, SELF_E_A_MEMSLOTS);
 	if (!nest)

@@ -242,6 +242,8 @@ void self_e_reader_stop(struct self_e_reader *r)
 	irq_work_sync(&r->wake_work);
 	irq_work_sync(&r->overflow_work);
 
+	if (vm)
+		self_e_sample_reader_gone(r, vm);
 	reader_drop_vms(r);
 	self_e_kring_free(&r->ring);
 	memset(&r->ring, 0, sizeof(r->ring));

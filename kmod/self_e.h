@@ -10,6 +10,7 @@
  *   dev.c		/dev/self-e: read (text), ioctl, mmap, poll
  *   src_fault.c	event source: KVM MMU mappings (guest page faults)
  *   src_ksm.c		event source: KSM merges, zero-page merges, COW breaks, unmerges
+ *   src_access.c	event source: access sampling through KVM's aging
  *   notify.c		deferred generic-netlink notifications
  *   netlink.c		the generic-netlink family
  */
@@ -34,6 +35,7 @@
 
 struct kvm;
 struct mm_struct;
+struct self_e_sampler;
 struct sk_buff;
 struct vm_area_struct;
 
@@ -81,6 +83,9 @@ struct self_e_vm {
 	struct list_head readers;	/* attached readers; RCU */
 	struct self_e_slots __rcu *slots;
 	u64 __percpu *events;		/* events offered to readers */
+	struct self_e_sampler *sampler;	/* access sampling, while a reader asks; src_access.c */
+	u32 sample_interval_ms, sample_budget;	/* what it samples with; 0: off */
+	u64 sample_passes, sample_ns;	/* passes run, and their time */
 	struct rcu_head rcu;
 };
 
@@ -96,6 +101,7 @@ void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
 		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm);
 int self_e_vm_copy_slots(struct self_e_vm *vm, struct self_e_memslot *out, u32 max);
 u32 self_e_vm_nr_vcpus(struct self_e_vm *vm);
+struct kvm *self_e_vm_get_kvm(struct self_e_vm *vm);
 
 /* Calls fn for each live VM, in id order, from id @from on; stops when fn returns non-zero. */
 int self_e_vm_for_each(u32 from, int (*fn)(struct self_e_vm *vm, void *arg), void *arg);
@@ -128,6 +134,7 @@ struct self_e_reader {
 	struct mutex lock;		/* serialises read/ioctl/mmap of this reader */
 	char line[SELF_E_TEXT_MAX];	/* a line read() has only partly copied */
 	unsigned int line_len, line_off;
+	u32 sample_ms, sample_budget;	/* access sampling asked for; 0: none */
 	struct rcu_head rcu;
 };
 
@@ -167,6 +174,13 @@ void self_e_fault_exit(void);
 
 int self_e_ksm_init(void);
 void self_e_ksm_exit(void);
+
+/* ---- src_access.c ---------------------------------------------------- */
+
+int self_e_access_init(void);
+void self_e_access_exit(void);
+int self_e_sample_set(struct self_e_reader *r, struct self_e_sampling *req);
+void self_e_sample_reader_gone(struct self_e_reader *r, struct self_e_vm *vm);
 
 /* ---- notify.c / netlink.c ---------------------------------------------- */
 

@@ -40,6 +40,9 @@ static int __init self_e_init(void)
 	ret = self_e_ksm_init();
 	if (ret)
 		goto err_ksm;
+	ret = self_e_access_init();
+	if (ret)
+		goto err_access;
 	ret = self_e_dev_init();
 	if (ret)
 		goto err_dev;
@@ -47,6 +50,8 @@ static int __init self_e_init(void)
 	return 0;
 
 err_dev:
+	self_e_access_exit();
+err_access:
 	self_e_ksm_exit();
 err_ksm:
 	self_e_fault_exit();
@@ -62,6 +67,7 @@ err_notify:
 static void __exit self_e_exit(void)
 {
 	self_e_dev_exit();
+	self_e_access_exit();
 	self_e_ksm_exit();
 	self_e_fault_exit();
 	self_e_vm_exit();

@@ -25,6 +25,7 @@ static const char *const self_e_event_names[] = {
 	"ksm_free",	/* SELF_E_EV_KSM_FREE */
 	"ksm_migrate",	/* SELF_E_EV_KSM_MIGRATE */
 	"access",	/* SELF_E_EV_ACCESS */
+	"sample",	/* SELF_E_EV_SAMPLE */
 };
 
 #define SELF_E_NR_EVENT_NAMES (sizeof(self_e_event_names) / sizeof(self_e_event_names[0]))

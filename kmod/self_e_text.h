@@ -15,8 +15,10 @@
  *	vm_destroy	(nothing more)
  *	memslot		slot=<n> as=<n> gfn=0x<x> pages=<n> [hva=0x<x>] change=create|delete|move|flags
  *	access		gfn=0x<x> bitmap=0x<x>
+ *	sample		gfn=0x<x> pages=<n> end=0|1 partial=0|1 coarse=0|1
  *	others		[vcpu=<n>] gfn=0x<x> [hva=0x<x>] pfn=0x<x>
- * hva is printed when it is known (the gfn lies in a memslot of the VM).
+ * hva is printed when it is known (the gfn lies in a memslot of the VM), and
+ * never for access and sample lines, which stand for ranges of gfns.
  */
 #ifndef _SELF_E_TEXT_H
 #define _SELF_E_TEXT_H
@@ -58,6 +60,12 @@ static inline const char *self_e_memslot_change_name(unsigned int flags)
 	static const char *const names[] = { "create", "delete", "move", "flags" };
 
 	return names[flags & 3];
+}
+
+/* Whether a line of this type shows the hva of its gfn: not for ranges of gfns. */
+static inline int self_e_type_has_hva(unsigned int type)
+{
+	return type != SELF_E_EV_ACCESS && type != SELF_E_EV_SAMPLE;
 }
 
 /*
@@ -106,6 +114,12 @@ static inline int self_e_format_event(char *buf, const struct self_e_event *ev,
 		break;
 	case SELF_E_EV_ACCESS:
 		n += snprintf(buf + n, size - n, " gfn=0x%llx bitmap=0x%llx", gfn, arg);
+		break;
+	case SELF_E_EV_SAMPLE:
+		n += snprintf(buf + n, size - n, " gfn=0x%llx pages=%llu end=%d partial=%d coarse=%d",
+			      gfn, arg, !!(ev->flags & SELF_E_F_SAMPLE_END),
+			      !!(ev->flags & SELF_E_F_SAMPLE_PARTIAL),
+			      !!(ev->flags & SELF_E_F_SAMPLE_COARSE));
 		break;
 	default:
 		n += snprintf(buf + n, size - n, "%s gfn=0x%llx%s pfn=0x%llx", vcpu, gfn, at,

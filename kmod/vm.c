@@ -223,6 +223,22 @@ u32 self_e_vm_nr_vcpus(struct self_e_vm *vm)
 	return n;
 }
 
+/*
+ * A reference on @vm's kvm, for work in process context, or NULL once the VM
+ * is going. The caller drops it with kvm_put_kvm(), never in atomic context.
+ */
+struct kvm *self_e_vm_get_kvm(struct self_e_vm *vm)
+{
+	struct kvm *kvm = NULL;
+
+	/* Alive while registered: destruction unregisters under vms_lock. */
+	spin_lock(&vms_lock);
+	if (!vm->dead && kvm_get_kvm_safe(vm->kvm))
+		kvm = vm->kvm;
+	spin_unlock(&vms_lock);
+	return kvm;
+}
+
 int self_e_vm_for_each(u32 from, int (*fn)(struct self_e_vm *vm, void *arg), void *arg)
 {
 	struct self_e_vm *vm;

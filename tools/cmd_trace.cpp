@@ -15,6 +15,7 @@
 #include "self_e/error.hpp"
 #include "self_e/event.hpp"
 #include "self_e/text_stream.hpp"
+#include "self_e_text.h"
 #include "stop_signals.hpp"
 
 namespace self_e::tool {
@@ -99,6 +100,16 @@ public:
         app.add_option("--ring", ring_kib_,
                        "ring size in KiB for --vm/--pid (default: the module's)")
             ->check(CLI::Range(1, 1 << 20));
+        app.add_option("--sample-interval", sample_ms_,
+                       fmt::format("with --vm/--pid: sample the VM's page accesses every MS ms "
+                                   "({}..{}; `access` and `sample` lines)",
+                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
+            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
+        app.add_option("--sample-budget", sample_budget_,
+                       fmt::format("pages one sampling pass looks at (default {}); a larger VM is "
+                                   "covered over several passes",
+                                   SELF_E_SAMPLE_DEFAULT_BUDGET))
+            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
         // For tests: another device node.
         app.add_option("--device", device_)->group("");
         app.footer(kFooter);
@@ -112,6 +123,10 @@ public:
         } catch (const Error& e) {
             throw UsageError(std::string("--type: ") + e.what());
         }
+        if ((sample_ms_ || sample_budget_) && !vm_id_ && !pid_)
+            throw UsageError("--sample-interval and --sample-budget need --vm or --pid");
+        if (sample_budget_ && !sample_ms_)
+            throw UsageError("--sample-budget needs --sample-interval");
         catch_stop_signals();
         EventPrinter printer(json_);
         if (vm_id_ || pid_)
@@ -128,6 +143,12 @@ private:
         DeviceSession session(target, {mask, ring_kib_ * 1024, 1}, device_);
         const std::string what = fmt::format("VM {} (pid {})", session.vm_id(), session.pid());
         fmt::print(stderr, "self-e trace: tracing {}, ring {} KiB\n", what, session.ring_bytes() / 1024);
+        if (sample_ms_) {
+            const SamplingSettings now =
+                session.set_sampling({std::chrono::milliseconds(sample_ms_), sample_budget_});
+            fmt::print(stderr, "self-e trace: sampling accesses every {} ms, {} pages a pass\n",
+                       now.interval.count(), now.budget_pages);
+        }
 
         std::vector<Memslot> slots = current_slots(session);
         std::vector<Event> batch;
@@ -207,10 +228,10 @@ private:
     }
 
     // The hva the module's formatter would print: of gfn, for events about a
-    // gfn (an access sample's gfn is a block, printed without one).
+    // gfn (access and sample records stand for ranges, printed without one).
     static std::uint64_t hva_of(const std::vector<Memslot>& slots, const Event& ev)
     {
-        if (ev.gfn == SELF_E_GFN_NONE || ev.type == SELF_E_EV_ACCESS)
+        if (ev.gfn == SELF_E_GFN_NONE || !self_e_type_has_hva(ev.type))
             return 0;
         return gfn_to_hva(slots, ev.gfn).value_or(0);
     }
@@ -223,6 +244,8 @@ private:
 
     std::uint32_t vm_id_ = 0;
     pid_t pid_ = 0;
+    std::uint32_t sample_ms_ = 0;
+    std::uint32_t sample_budget_ = 0;
     std::vector<std::string> types_;
     bool json_ = false;
     std::uint32_t ring_kib_ = 0;

@@ -60,8 +60,19 @@ enum self_e_event_type {
 	SELF_E_EV_KSM_FREE	= 11,
 	/* the KSM page gfn maps moved to pfn arg */
 	SELF_E_EV_KSM_MIGRATE	= 12,
-	/* access sample: gfn = first gfn of a 64-page block, arg = bitmap of accessed pages */
+	/*
+	 * Access sampling (SELF_E_IOC_SET_SAMPLING): pages of a block of up to
+	 * 64 that the guest accessed since the previous pass. gfn = the block's
+	 * first gfn, arg = bitmap (bit i: gfn + i). Only blocks with an access
+	 * are sent; the pass's SELF_E_EV_SAMPLE records follow them.
+	 */
 	SELF_E_EV_ACCESS	= 13,
+	/*
+	 * One range of a sampling pass: gfn = first gfn, arg = pages sampled.
+	 * Pages of the range with no bit in the ACCESS records before it were
+	 * not accessed since the previous pass. flags = SELF_E_F_SAMPLE_*.
+	 */
+	SELF_E_EV_SAMPLE	= 14,
 	SELF_E_EV_MAX			/* number of types; must stay <= 64 (event masks) */
 };
 
@@ -75,6 +86,10 @@ enum self_e_event_type {
 #define SELF_E_F_SMM		0x40	/* the gfn is in the SMM address space (all gfn events) */
 /* flags of SELF_E_EV_KSM_MERGE */
 #define SELF_E_F_KSM_NEW	0x01	/* this page became the KSM page (not joined) */
+/* flags of SELF_E_EV_SAMPLE */
+#define SELF_E_F_SAMPLE_END	0x01	/* the last range of its pass */
+#define SELF_E_F_SAMPLE_PARTIAL	0x02	/* the pass covered part of guest RAM (budget) */
+#define SELF_E_F_SAMPLE_COARSE	0x04	/* some accesses are known per 2 MiB block only */
 /* flags of SELF_E_EV_MEMSLOT */
 #define SELF_E_MEMSLOT_CREATE	0
 #define SELF_E_MEMSLOT_DELETE	1
@@ -211,10 +226,34 @@ struct self_e_vm_info {
 	__u64 reserved[2];
 };
 
+/*
+ * Access sampling of the attached VM: every interval_ms, the module asks KVM
+ * which guest pages were accessed since the last pass (the accessed bits of
+ * KVM's own page tables, as the host's reclaim does) and sends the answer as
+ * SELF_E_EV_ACCESS and SELF_E_EV_SAMPLE records. A pass looks at most
+ * budget_pages pages; a VM with more guest RAM is covered over several passes
+ * (SELF_E_F_SAMPLE_PARTIAL). The VM is sampled while a reader asks for it, at
+ * the shortest interval and the largest budget its readers ask for.
+ * in: interval_ms (0: stop; else SELF_E_SAMPLE_MIN_MS..SELF_E_SAMPLE_MAX_MS),
+ * budget_pages (0: SELF_E_SAMPLE_DEFAULT_BUDGET; at most SELF_E_SAMPLE_MAX_BUDGET).
+ * out: the values the VM is sampled with now.
+ */
+#define SELF_E_SAMPLE_MIN_MS		10
+#define SELF_E_SAMPLE_MAX_MS		3600000
+#define SELF_E_SAMPLE_DEFAULT_BUDGET	(1U << 18)	/* 1 GiB of guest RAM a pass */
+#define SELF_E_SAMPLE_MAX_BUDGET	(1U << 26)	/* 256 GiB */
+
+struct self_e_sampling {
+	__u32 interval_ms;
+	__u32 budget_pages;
+	__u64 reserved[2];	/* must be zero */
+};
+
 #define SELF_E_IOC_ATTACH	_IOWR(SELF_E_IOC_MAGIC, 1, struct self_e_attach)
 #define SELF_E_IOC_SET_MASK	_IOW(SELF_E_IOC_MAGIC, 2, __u64)
 #define SELF_E_IOC_GET_STATS	_IOR(SELF_E_IOC_MAGIC, 3, struct self_e_stats)
 #define SELF_E_IOC_GET_VM	_IOWR(SELF_E_IOC_MAGIC, 4, struct self_e_vm_info)
+#define SELF_E_IOC_SET_SAMPLING	_IOWR(SELF_E_IOC_MAGIC, 5, struct self_e_sampling)
 
 /* ------------------------------------------------------------------------ */
 /* 4. Generic netlink                                                         */
@@ -250,6 +289,10 @@ enum self_e_genl_attr {
 	SELF_E_A_PAD,
 	SELF_E_A_NR_VMS,	/* u32: VMs tracked (GET_STATS without a VM id) */
 	SELF_E_A_CHANGE,	/* u8: SELF_E_MEMSLOT_* of a MEMSLOT notification */
+	SELF_E_A_SAMPLE_INTERVAL_MS,	/* u32: access sampling interval, 0 = off */
+	SELF_E_A_SAMPLE_BUDGET,	/* u32: pages per sampling pass */
+	SELF_E_A_SAMPLE_PASSES,	/* u64: sampling passes run */
+	SELF_E_A_SAMPLE_NS,	/* u64: time those passes took */
 	__SELF_E_A_MAX,
 };
 #define SELF_E_A_MAX (__SELF_E_A_MAX - 1)

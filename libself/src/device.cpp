@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -191,6 +193,25 @@ void DeviceSession::set_event_mask(std::uint64_t mask)
 {
     if (::ioctl(fd_.get(), SELF_E_IOC_SET_MASK, &mask) != 0)
         throw system_error(vm_name(attach_.vm_id) + ": ioctl SELF_E_IOC_SET_MASK", errno);
+}
+
+SamplingSettings DeviceSession::set_sampling(const SamplingSettings& wanted)
+{
+    const auto ms = wanted.interval.count();
+    if (ms != 0 && (ms < SELF_E_SAMPLE_MIN_MS || ms > SELF_E_SAMPLE_MAX_MS))
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("sampling interval {} ms: must be {}..{} ms", ms, SELF_E_SAMPLE_MIN_MS,
+                                SELF_E_SAMPLE_MAX_MS));
+    if (wanted.budget_pages > SELF_E_SAMPLE_MAX_BUDGET)
+        throw Error(ErrorKind::invalid_argument,
+                    fmt::format("sampling budget {} pages: must be at most {}", wanted.budget_pages,
+                                SELF_E_SAMPLE_MAX_BUDGET));
+    self_e_sampling raw{};
+    raw.interval_ms = static_cast<std::uint32_t>(ms);
+    raw.budget_pages = wanted.budget_pages;
+    if (::ioctl(fd_.get(), SELF_E_IOC_SET_SAMPLING, &raw) != 0)
+        throw system_error(vm_name(attach_.vm_id) + ": ioctl SELF_E_IOC_SET_SAMPLING", errno);
+    return {std::chrono::milliseconds(raw.interval_ms), raw.budget_pages};
 }
 
 ReaderStats read_reader_stats(const UniqueFd& device, const std::string& who)

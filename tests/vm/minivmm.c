@@ -5,6 +5,7 @@
  *
  *   minivmm [--mem MIB] --pages N --fill MODE [--hold SEC] [--rewrite K]
  *           [--no-merge] [--wait-start] [--slot-churn]
+ *           [--loop SEC [--loop-pages K] [--loop-stride S]]
  *
  * Guest memory: one slot of --mem MiB (default 16) at guest-physical 0, backed
  * by anonymous private memory with MADV_NOHUGEPAGE (so KSM and page counts are
@@ -32,6 +33,11 @@
  *      SIGCONT, so a tracer can attach to the VM before its guest runs), run
  *      the guest until HLT, print {"event":"halted"};
  *   2. keep the VM alive for --hold seconds;
+ *   2b. with --loop SEC: for SEC seconds (or until SIGUSR1), the guest reads
+ *      one word of each of K data pages, pages 0, S, 2S, ... (K-1)S, over and
+ *      over (LOOP_PASSES_PER_RUN passes per KVM_RUN), then prints
+ *      {"event":"looped"}. The pages it keeps touching are known exactly, for
+ *      working-set tests; passes per second measure the guest's speed;
  *   3. with --slot-churn: give the VM a second memslot (slot 1, 16 pages of
  *      its own memory at guest-physical 1 GiB), move it to 1.25 GiB, turn on
  *      its dirty logging, delete it, and print {"event":"slots"};
@@ -46,6 +52,7 @@
  *   {"pid":P,"gpa":1048576,"pages":N,"hva":H,"mem_bytes":M,"code_gpa":4096,
  *    "fill":"seed:7","merge":true}                       (before the guest runs)
  *   {"event":"halted","pages":N,"run_ms":T}
+ *   {"event":"looped","pages":K,"stride":S,"passes":P,"run_ms":T}
  *   {"event":"slots","slot":1,"hva":H1,"pages":16,"gpa":G1,"moved_gpa":G2}
  *   {"event":"rewritten","pages":K,"fill":"unique:...","run_ms":T}
  * hva is the host virtual address of guest-physical 0, so page i of the fill
@@ -80,6 +87,7 @@
 #define GUEST_DATA_GPA	0x100000
 #define MIB		(1024ull * 1024ull)
 #define MAX_MEM_MIB	4095	/* the 32-bit guest addresses below 4 GiB */
+#define LOOP_PASSES_PER_RUN 64	/* a guest run is short enough to check the clock between runs */
 
 /*
  * The guest code, 32-bit. In: eax = a, edx = b (fill.h), ecx = pages (>= 1),
@@ -108,10 +116,27 @@ __asm__(
 	"	jnz 1b\n"
 	"3:	hlt\n"
 	"	jmp 3b\n"
+	/*
+	 * The loop: in ecx = passes (>= 1), edx = pages per pass (>= 1), edi =
+	 * first page's gpa, esi = stride in bytes. Reads one word of each page.
+	 * Out: at HLT, ecx = 0.
+	 */
+	".globl minivmm_loop\n"
+	"minivmm_loop:\n"
+	"4:	movl %edx, %ebx\n"
+	"	movl %edi, %ebp\n"
+	"5:	movl (%ebp), %eax\n"
+	"	addl %esi, %ebp\n"
+	"	decl %ebx\n"
+	"	jnz 5b\n"
+	"	decl %ecx\n"
+	"	jnz 4b\n"
+	"6:	hlt\n"
+	"	jmp 6b\n"
 	".code64\n"
 	"minivmm_guest_end:\n"
 	".popsection\n");
-extern const unsigned char minivmm_guest[], minivmm_guest_end[];
+extern const unsigned char minivmm_guest[], minivmm_loop[], minivmm_guest_end[];
 
 struct vm {
 	int kvm_fd, vm_fd, vcpu_fd;
@@ -274,22 +299,9 @@ static void write_guest_code(struct vm *vm, const struct fill_params *p)
 	memcpy(vm->mem + GUEST_PARAM_GPA, param, sizeof(param));
 }
 
-/* Run the guest loop over pages [0, n) of the data area; returns ns taken. */
-static uint64_t run_fill(struct vm *vm, const struct fill_params *p, uint64_t n)
+/* KVM_RUN until the guest halts; any other exit is an error. */
+static void vcpu_run_to_hlt(struct vm *vm)
 {
-	struct kvm_regs regs = { 0 };
-	uint64_t t0, t;
-
-	write_guest_code(vm, p);
-	regs.rflags = 0x2;
-	regs.rip = GUEST_CODE_GPA;
-	regs.rax = p->a;
-	regs.rdx = p->b;
-	regs.rcx = n;
-	regs.rdi = GUEST_DATA_GPA;
-	xioctl(vm->vcpu_fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
-
-	t0 = now_ns();
 	for (;;) {
 		if (ioctl(vm->vcpu_fd, KVM_RUN, NULL) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -314,6 +326,25 @@ static uint64_t run_fill(struct vm *vm, const struct fill_params *p, uint64_t n)
 		}
 		break;
 	}
+}
+
+/* Run the guest loop over pages [0, n) of the data area; returns ns taken. */
+static uint64_t run_fill(struct vm *vm, const struct fill_params *p, uint64_t n)
+{
+	struct kvm_regs regs = { 0 };
+	uint64_t t0, t;
+
+	write_guest_code(vm, p);
+	regs.rflags = 0x2;
+	regs.rip = GUEST_CODE_GPA;
+	regs.rax = p->a;
+	regs.rdx = p->b;
+	regs.rcx = n;
+	regs.rdi = GUEST_DATA_GPA;
+	xioctl(vm->vcpu_fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+
+	t0 = now_ns();
+	vcpu_run_to_hlt(vm);
 	t = now_ns() - t0;
 
 	/* The guest's own registers say whether it wrote what it was asked to. */
@@ -325,6 +356,47 @@ static uint64_t run_fill(struct vm *vm, const struct fill_params *p, uint64_t n)
 		    (unsigned long long)regs.rip,
 		    (unsigned long long)(GUEST_DATA_GPA + n * FILL_PAGE_SIZE));
 	return t;
+}
+
+/* Whether SIGUSR1 came (and take it). */
+static bool sigusr1_taken(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	return sigtimedwait(&set, NULL, &zero) == SIGUSR1;
+}
+
+/*
+ * Read pages 0, stride, 2 stride, ... (k pages) of the data area over and over
+ * for SEC seconds or until SIGUSR1; returns ns taken, *passes the passes run.
+ */
+static uint64_t run_loop(struct vm *vm, uint64_t k, uint64_t stride, double sec,
+			 uint64_t *passes)
+{
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(sec * 1e9);
+	struct kvm_regs regs;
+
+	*passes = 0;
+	while (now_ns() < end && !sigusr1_taken()) {
+		memset(&regs, 0, sizeof(regs));
+		regs.rflags = 0x2;
+		regs.rip = GUEST_CODE_GPA + (uint64_t)(minivmm_loop - minivmm_guest);
+		regs.rcx = LOOP_PASSES_PER_RUN;
+		regs.rdx = k;
+		regs.rdi = GUEST_DATA_GPA;
+		regs.rsi = stride * FILL_PAGE_SIZE;
+		xioctl(vm->vcpu_fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+		vcpu_run_to_hlt(vm);
+		xioctl(vm->vcpu_fd, KVM_GET_REGS, &regs, "KVM_GET_REGS");
+		if ((uint32_t)regs.rcx != 0)
+			die("guest loop halted early: ecx=%#llx rip=%#llx",
+			    (unsigned long long)regs.rcx, (unsigned long long)regs.rip);
+		*passes += LOOP_PASSES_PER_RUN;
+	}
+	return now_ns() - t0;
 }
 
 /* Wait SEC seconds, or until SIGUSR1 (blocked, so it cannot be lost). */
@@ -395,7 +467,7 @@ static double parse_seconds(const char *opt, const char *s)
 static void usage(void)
 {
 	puts("usage: minivmm [--mem MIB] --pages N --fill MODE [--hold SEC] [--rewrite K] [--no-merge]\n"
-	     "               [--wait-start] [--slot-churn]\n"
+	     "               [--wait-start] [--slot-churn] [--loop SEC [--loop-pages K] [--loop-stride S]]\n"
 	     "\n"
 	     "Run a KVM guest that writes N 4 KiB pages from guest-physical 1 MiB, then halts.\n"
 	     "\n"
@@ -410,9 +482,13 @@ static void usage(void)
 	     "  --wait-start  stop (SIGSTOP) after the start line until SIGCONT\n"
 	     "  --slot-churn  after the first hold, create, move, flag and delete a second\n"
 	     "                memslot\n"
+	     "  --loop SEC    after the first hold, the guest reads data pages 0, S, 2S, ...\n"
+	     "                (K of them) over and over for SEC seconds (SIGUSR1 ends it)\n"
+	     "  --loop-pages K   pages the loop touches (default: all N)\n"
+	     "  --loop-stride S  distance between them, in pages (default 1)\n"
 	     "\n"
 	     "stdout: one JSON line at start (pid, gpa, pages, hva, mem_bytes, code_gpa,\n"
-	     "fill, merge), then {\"event\":\"halted\"}, {\"event\":\"slots\"} and\n"
+	     "fill, merge), then {\"event\":\"halted\"}, {\"event\":\"looped\"}, {\"event\":\"slots\"} and\n"
 	     "{\"event\":\"rewritten\"} lines.");
 }
 
@@ -427,15 +503,19 @@ int main(int argc, char **argv)
 		{ "no-merge", no_argument, NULL, 'n' },
 		{ "wait-start", no_argument, NULL, 'w' },
 		{ "slot-churn", no_argument, NULL, 's' },
+		{ "loop", required_argument, NULL, 'L' },
+		{ "loop-pages", required_argument, NULL, 'K' },
+		{ "loop-stride", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t mem_mib = 16, pages = 0, rewrite = 0, room, t;
+	uint64_t loop_pages = 0, loop_stride = 1, passes;
 	const char *fill = NULL, *why = "";
 	char spec[128], respec[128];
 	struct fill_params fp, rp;
 	bool merge = true, wait_start = false, slot_churn = false;
-	double hold_sec = 0;
+	double hold_sec = 0, loop_sec = 0;
 	struct vm vm;
 	sigset_t set;
 	int c;
@@ -450,6 +530,9 @@ int main(int argc, char **argv)
 		case 'n': merge = false; break;
 		case 'w': wait_start = true; break;
 		case 's': slot_churn = true; break;
+		case 'L': loop_sec = parse_seconds("--loop", optarg); break;
+		case 'K': loop_pages = parse_u64("--loop-pages", optarg, 1, UINT32_MAX); break;
+		case 'S': loop_stride = parse_u64("--loop-stride", optarg, 1, UINT32_MAX); break;
 		case 'h': usage(); return 0;
 		default: usage_error("bad arguments");
 		}
@@ -466,6 +549,13 @@ int main(int argc, char **argv)
 			    " leaves %" PRIu64 " pages above 1 MiB", pages, mem_mib, room);
 	if (rewrite > pages)
 		usage_error("--rewrite %" PRIu64 " is more than --pages %" PRIu64, rewrite, pages);
+	if ((loop_pages || loop_stride != 1) && !loop_sec)
+		usage_error("--loop-pages and --loop-stride need --loop SEC");
+	if (!loop_pages)
+		loop_pages = (pages + loop_stride - 1) / loop_stride;
+	if ((loop_pages - 1) * loop_stride >= pages)
+		usage_error("--loop-pages %" PRIu64 " with --loop-stride %" PRIu64
+			    " reaches past --pages %" PRIu64, loop_pages, loop_stride, pages);
 	if (strcmp(fill, "unique") == 0)
 		unique_spec(spec, sizeof(spec));
 	else if (strncmp(fill, "unique:", 7) == 0)
@@ -506,6 +596,13 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	hold(hold_sec);
 
+	if (loop_sec) {
+		t = run_loop(&vm, loop_pages, loop_stride, loop_sec, &passes);
+		printf("{\"event\":\"looped\",\"pages\":%" PRIu64 ",\"stride\":%" PRIu64
+		       ",\"passes\":%" PRIu64 ",\"run_ms\":%" PRIu64 "}\n",
+		       loop_pages, loop_stride, passes, t / 1000000);
+		fflush(stdout);
+	}
 	if (slot_churn)
 		vm_slot_churn(&vm);
 	if (rewrite) {

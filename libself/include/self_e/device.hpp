@@ -84,6 +84,13 @@ struct ReaderStats {
     std::array<std::uint64_t, SELF_E_EV_MAX> by_type{};
 };
 
+// Access sampling of a VM (SELF_E_IOC_SET_SAMPLING): a pass every interval,
+// looking at no more than budget_pages guest pages.
+struct SamplingSettings {
+    std::chrono::milliseconds interval{0};  // 0: off
+    std::uint32_t budget_pages = 0;         // 0: the module's default
+};
+
 // SELF_E_IOC_GET_STATS on a started reader; who names it in errors.
 ReaderStats read_reader_stats(const UniqueFd& device, const std::string& who);
 
@@ -115,6 +122,11 @@ public:
     WaitResult wait(std::chrono::milliseconds timeout);
 
     void set_event_mask(std::uint64_t mask);
+    // Asks the module to sample the VM's accesses (interval 0 stops it), for
+    // as long as this session lives; returns what the VM is sampled with
+    // now (the shortest interval and largest budget its readers ask for).
+    // Out-of-range values are Error(invalid_argument) naming the range.
+    SamplingSettings set_sampling(const SamplingSettings& wanted);
     ReaderStats stats() const;
     // Throws Error(no_such_process) once the VM has ended.
     VmInfo vm_info() const;
