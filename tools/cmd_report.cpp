@@ -51,11 +51,21 @@ public:
         app.add_option("--duration", duration_s_, "seconds to follow events after the snapshot")
             ->check(CLI::Range(0.0, 86400.0));
         app.add_flag("--json", json_, "print JSON (keys in tools/report_output.hpp)");
+        app.add_option("--sample-interval", sample_ms_,
+                       fmt::format("sample the VMs' page accesses every MS ms while watching ({}..{}): "
+                                   "working set, hot, cold and idle pages",
+                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
+            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
+        app.add_option("--sample-budget", sample_budget_,
+                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
+            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
         app.footer(kFooter);
     }
 
     int run() override
     {
+        if (sample_budget_ && !sample_ms_)
+            throw UsageError("--sample-budget needs --sample-interval");
         catch_stop_signals();
         std::vector<AttachTarget> targets;
         if (vm_id_)
@@ -66,7 +76,9 @@ public:
             for (const VmDescription& vm : ControlClient().list_vms())
                 targets.push_back(AttachTarget::vm(vm.vm_id));
 
-        Watcher watcher(targets);
+        WatchOptions options;
+        options.sampling = {std::chrono::milliseconds(sample_ms_), sample_budget_};
+        Watcher watcher(targets, options);
         const auto start = std::chrono::steady_clock::now();
         const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                      std::chrono::duration<double>(duration_s_));
@@ -100,6 +112,8 @@ private:
     std::optional<pid_t> pid_;
     double duration_s_ = 1.0;
     bool json_ = false;
+    std::uint32_t sample_ms_ = 0;
+    std::uint32_t sample_budget_ = 0;
 };
 
 }  // namespace

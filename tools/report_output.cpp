@@ -16,6 +16,23 @@ nlohmann::ordered_json pages_json(const VmPageReport& p)
             {"unmapped", p.unmapped},     {"untouched", p.untouched}};
 }
 
+// null when the VM was not sampled: no number rather than a misleading 0.
+nlohmann::ordered_json working_set_json(const WorkingSetSummary& w)
+{
+    if (!w.passes)
+        return nullptr;
+    return {{"1", w.working_set_1}, {"10", w.working_set_10}, {"60", w.working_set_60}};
+}
+
+nlohmann::ordered_json sampling_json(const WorkingSetSummary& w)
+{
+    if (!w.passes)
+        return nullptr;
+    return {{"passes", w.passes},           {"partial_passes", w.partial_passes},
+            {"coarse_passes", w.coarse_passes}, {"sampled_pages", w.sampled_pages},
+            {"hot_pages", w.hot_pages},     {"cold_pages", w.cold_pages}};
+}
+
 std::string pages_bytes(std::uint64_t pages)
 {
     return format_bytes(pages * kGuestPageBytes);
@@ -40,7 +57,11 @@ nlohmann::ordered_json report_to_json(const AggregateReport& report, const Repor
                        {"cow_breaks", vm.cow_breaks},
                        {"unmerges", vm.counters.unmerges},
                        {"volatile_pages", vm.volatile_pages},
-                       {"shared_with", shared_with}});
+                       {"shared_with", shared_with},
+                       {"working_set_pages", working_set_json(vm.working_set)},
+                       {"idle_pages", vm.working_set.passes ? nlohmann::ordered_json(vm.working_set.idle_pages)
+                                                            : nlohmann::ordered_json(nullptr)},
+                       {"sampling", sampling_json(vm.working_set)}});
     }
     return {{"duration_s", context.duration_s},
             {"dropped_events", context.dropped},
@@ -69,6 +90,17 @@ std::string report_to_text(const AggregateReport& report, const ReportContext& c
         for (const SharedWith& s : vm.shared_with)
             out += fmt::format("VM {} shares {} ({} pages) with VM {}\n", vm.vm_id,
                                pages_bytes(s.pages), s.pages, s.vm_id);
+    for (const VmReport& vm : report.vms) {
+        const WorkingSetSummary& w = vm.working_set;
+        if (!w.passes)
+            continue;
+        out += fmt::format("VM {} working set: {} last pass, {} last 10, {} last 60; {} hot, {} cold, {} idle "
+                           "({} passes{})\n",
+                           vm.vm_id, pages_bytes(w.working_set_1), pages_bytes(w.working_set_10),
+                           pages_bytes(w.working_set_60), pages_bytes(w.hot_pages), pages_bytes(w.cold_pages),
+                           pages_bytes(w.idle_pages), w.passes,
+                           w.partial_passes ? fmt::format(", {} partial", w.partial_passes) : "");
+    }
     out += fmt::format(
         "KSM over these VMs: {} guest pages on {} KSM pages (ratio {:.2f}), saving {}.\n",
         report.ksm_mappers, report.ksm_pages, report.sharing_ratio, format_bytes(report.saved_bytes));

@@ -25,8 +25,14 @@ struct ReportContext {
 //                       "cow_broken", "unmapped", "untouched"},
 //             "ksm_frames", "sharing_ratio", "saved_bytes", "cow_breaks",
 //             "unmerges", "volatile_pages",
-//             "shared_with": [{"id", "pages"}]}]}
-// Pages are 4 KiB guest pages; definitions in self_e/aggregate_report.hpp.
+//             "shared_with": [{"id", "pages"}],
+//             "working_set_pages": {"1", "10", "60"} | null,
+//             "idle_pages": n | null,
+//             "sampling": {"passes", "partial_passes", "coarse_passes",
+//                          "sampled_pages", "hot_pages", "cold_pages"} | null}]}
+// Pages are 4 KiB guest pages; definitions in self_e/aggregate_report.hpp,
+// working set ones (null when the VM was not sampled: --sample-interval) in
+// self_e/working_set.hpp.
 nlohmann::ordered_json report_to_json(const AggregateReport& report, const ReportContext& context);
 
 // A table, one row per VM, sizes with binary units, then who shares with whom.

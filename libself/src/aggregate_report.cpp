@@ -76,6 +76,7 @@ AggregateReport make_report(const Aggregator& aggregator)
         });
         std::sort(r.shared_with.begin(), r.shared_with.end(),
                   [](const SharedWith& a, const SharedWith& b) { return a.vm_id < b.vm_id; });
+        r.working_set = vm.working_set.summary();
         r.counters = vm.counters;
         report.vms.push_back(std::move(r));
     }

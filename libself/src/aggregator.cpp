@@ -82,7 +82,11 @@ void Aggregator::apply(const Event& ev)
     switch (ev.type) {
     case SELF_E_EV_MEMSLOT: on_memslot(*vm, ev); break;
     case SELF_E_EV_FAULT: on_fault(*vm, ev); break;
-    case SELF_E_EV_ACCESS: on_access(*vm, ev); break;
+    case SELF_E_EV_ACCESS:
+        on_access(*vm, ev);
+        vm->working_set.on_access(ev);
+        break;
+    case SELF_E_EV_SAMPLE: vm->working_set.on_sample(ev); break;
     case SELF_E_EV_KSM_MERGE: on_merge(*vm, ev, false); break;
     case SELF_E_EV_KSM_ZERO: on_merge(*vm, ev, true); break;
     case SELF_E_EV_COW_BREAK:

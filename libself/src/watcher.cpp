@@ -23,6 +23,8 @@ Watcher::Watcher(const std::vector<AttachTarget>& targets, WatchOptions options,
     const AttachOptions attach{0, options_.ring_bytes, options_.watermark};
     for (const AttachTarget& target : targets) {
         sessions_.emplace_back(target, attach);
+        if (options_.sampling.interval.count())
+            sessions_.back().set_sampling(options_.sampling);
         const VmInfo info = sessions_.back().vm_info();
         vms_.push_back({static_cast<std::uint16_t>(info.vm_id), info.pid, info.memslots, false});
     }

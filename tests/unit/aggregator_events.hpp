@@ -77,6 +77,11 @@ inline Event access(std::uint16_t vm, std::uint64_t ts, std::uint64_t first_gfn,
 {
     return event(SELF_E_EV_ACCESS, vm, ts, first_gfn, bitmap);
 }
+inline Event sample(std::uint16_t vm, std::uint64_t ts, std::uint64_t first_gfn, std::uint64_t pages,
+                    std::uint8_t flags = SELF_E_F_SAMPLE_END)
+{
+    return event(SELF_E_EV_SAMPLE, vm, ts, first_gfn, pages, flags);
+}
 inline Event lost(std::uint16_t vm, std::uint64_t ts, std::uint64_t count)
 {
     return event(SELF_E_EV_LOST, vm, ts, SELF_E_GFN_NONE, count);

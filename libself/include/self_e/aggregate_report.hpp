@@ -74,6 +74,7 @@ struct VmReport {
     std::uint64_t cow_breaks = 0;
     std::uint64_t volatile_pages = 0;
     std::vector<SharedWith> shared_with;  // by VM id
+    WorkingSetSummary working_set;        // from access sampling; passes 0 without
     VmCounters counters;                  // every event counter
 };
 

@@ -17,6 +17,7 @@
 #include "self_e/flat_u64_map.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
+#include "self_e/working_set.hpp"
 
 namespace self_e {
 
@@ -137,6 +138,7 @@ public:
     std::size_t bytes() const noexcept;
 
     VmCounters counters;
+    WorkingSet working_set;  // from access sampling, when the module samples the VM
     bool exact = true;  // false from a LOST, late or rejected event until a reseed
 
 private:

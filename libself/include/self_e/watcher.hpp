@@ -21,6 +21,8 @@ struct WatchOptions {
     // records per lane that wake the watcher before its timeout.
     std::uint32_t ring_bytes = 4u << 20;
     std::uint32_t watermark = 64;
+    // Access sampling of every VM while watched (interval 0: none).
+    SamplingSettings sampling;
     AggregatorOptions aggregator;
 };
 
