@@ -12,7 +12,7 @@ KDIR       ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 # Where `make module` builds. Building in a copy keeps builds for several kernels apart.
 MODULE_OUT ?= $(BUILD)/kmod/$(notdir $(abspath $(KDIR)))
 
-.PHONY: all deps .deps-checked module static debug tsan asan bench bench-kmod bench-ksm test demo clean help
+.PHONY: all deps .deps-checked module static debug tsan asan bench bench-kmod bench-ksm bench-ws test demo clean help
 
 all: debug
 
@@ -23,6 +23,7 @@ help:
 	@echo "make module KDIR=<kernel build dir> [MODULE_OUT=dir]   build self_e.ko"
 	@echo "make bench     build and run the benchmarks"
 	@echo "make bench-kmod, bench-ksm   in the rig: what self_e.ko costs guest faults, ksmd"
+	@echo "make bench-ws  in the rig: what access sampling costs a guest using its memory"
 
 deps:
 	@$(ROOT)/scripts/deps.sh install
@@ -75,6 +76,9 @@ bench-kmod: static
 
 bench-ksm: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.12 --exec $(ROOT)/bench/ksm_bench.sh --timeout 900
+
+bench-ws: static
+	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/ws_bench.sh --timeout 900
 
 bench: debug
 	$(BUILD)/debug/bench/ring_bench

@@ -22,6 +22,10 @@ nlohmann::ordered_json list_to_json(const std::vector<ListedVm>& vms)
         j["readers"] = vm.readers;
         j["events"] = vm.events;
         j["dropped"] = vm.dropped;
+        j["sampling"] = {{"interval_ms", vm.sample_interval_ms},
+                         {"budget_pages", vm.sample_budget},
+                         {"passes", vm.sample_passes},
+                         {"ns", vm.sample_ns}};
         nlohmann::ordered_json slots = nlohmann::ordered_json::array();
         for (const Memslot& s : vm.memslots) {
             nlohmann::ordered_json js;

@@ -63,8 +63,9 @@ enum self_e_event_type {
 	/*
 	 * Access sampling (SELF_E_IOC_SET_SAMPLING): pages of a block of up to
 	 * 64 that the guest accessed since the previous pass. gfn = the block's
-	 * first gfn, arg = bitmap (bit i: gfn + i). Only blocks with an access
-	 * are sent; the pass's SELF_E_EV_SAMPLE records follow them.
+	 * first gfn, arg = bitmap (bit i: gfn + i). Blocks start at the first
+	 * gfn of the range their SELF_E_EV_SAMPLE record names, every 64 pages;
+	 * only blocks with an access are sent, before that record.
 	 */
 	SELF_E_EV_ACCESS	= 13,
 	/*

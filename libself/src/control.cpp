@@ -95,6 +95,10 @@ VmDescription parse_vm(nlattr* const* tb)
     vm.events = get_u64(tb, SELF_E_A_EVENTS);
     vm.dropped = get_u64(tb, SELF_E_A_DROPPED);
     vm.readers = get_u32(tb, SELF_E_A_READERS);
+    vm.sample_interval_ms = get_u32(tb, SELF_E_A_SAMPLE_INTERVAL_MS);
+    vm.sample_budget = get_u32(tb, SELF_E_A_SAMPLE_BUDGET);
+    vm.sample_passes = get_u64(tb, SELF_E_A_SAMPLE_PASSES);
+    vm.sample_ns = get_u64(tb, SELF_E_A_SAMPLE_NS);
     if (tb[SELF_E_A_MEMSLOTS]) {
         nlattr* nest;
         int rem;

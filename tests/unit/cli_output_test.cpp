@@ -64,7 +64,7 @@ TEST_CASE("list --json keys and memory", "[cli]")
     for (auto it = vm.begin(); it != vm.end(); ++it)
         keys.push_back(it.key());
     CHECK(keys == std::vector<std::string>{"vm_id", "pid", "comm", "guest_name", "nr_vcpus", "memory_bytes",
-                                           "readers", "events", "dropped", "memslots"});
+                                           "readers", "events", "dropped", "sampling", "memslots"});
     CHECK(vm["memory_bytes"] == 1024ull * 1024 * 1024);  // SMM's alias not counted
     CHECK(vm["guest_name"] == "web1");
     CHECK(vm["memslots"][1]["as"] == 1);

@@ -30,6 +30,12 @@ struct VmDescription {
     std::uint64_t events = 0;   // events produced for this VM
     std::uint64_t dropped = 0;  // lost by its readers' full rings
     std::uint32_t readers = 0;  // readers attached now
+    // Access sampling: interval and pages per pass now (0: off), passes run
+    // and the time they took, since the module found the VM.
+    std::uint32_t sample_interval_ms = 0;
+    std::uint32_t sample_budget = 0;
+    std::uint64_t sample_passes = 0;
+    std::uint64_t sample_ns = 0;
     std::vector<Memslot> memslots;
 
     std::uint64_t memory_bytes() const noexcept { return guest_memory_bytes(memslots); }
