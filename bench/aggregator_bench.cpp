@@ -268,7 +268,7 @@ Stream recorded_like_stream(std::uint64_t seconds)
                 const std::uint64_t p = kPagesPerVm + gfn;
                 if (m.state[p] == PageModel::none)
                     continue;
-                w.emit(SELF_E_EV_UNMAP, 2, gfn, m.state[p] == PageModel::mapped ? 0x8000000 + p : m.kpfn[p], 0, 1);
+                w.emit(SELF_E_EV_UNMAP, 2, gfn, 1, 0, 1);  // one page
                 m.state[p] = PageModel::none;
                 merged[1].remove(p);
             }
@@ -377,7 +377,7 @@ Stream random_stream(std::size_t nr_events)
             m.state[p] = PageModel::mapped;
             break;
         case SELF_E_EV_UNMAP:
-            w.emit(type, vm, gfn, 0x8000000 + p, 0, vcpu);
+            w.emit(type, vm, gfn, 1, 0, vcpu);  // one page
             m.state[p] = PageModel::none;
             break;
         case SELF_E_EV_KSM_MIGRATE:
@@ -481,7 +481,12 @@ public:
             break;
         }
         case SELF_E_EV_UNMAP: {
-            Page& page = pages_[key];
+            auto it = pages_.find(key);
+            // Only a page with a host page has one to lose.
+            if (it == pages_.end() || it->second.state == PageState::untouched ||
+                it->second.state == PageState::unmapped)
+                break;
+            Page& page = it->second;
             if (is_shared(page.state))
                 leave(ev.vm_id, page);
             page.state = PageState::unmapped;

@@ -11,6 +11,7 @@
  *   src_fault.c	event source: KVM MMU mappings (guest page faults)
  *   src_ksm.c		event source: KSM merges, zero-page merges, COW breaks, unmerges
  *   src_access.c	event source: access sampling through KVM's aging
+ *   src_unmap.c	event source: host mappings of guest RAM going away
  *   notify.c		deferred generic-netlink notifications
  *   netlink.c		the generic-netlink family
  */
@@ -99,6 +100,8 @@ u64 self_e_vm_hva(const struct self_e_vm *vm, u64 gfn);
 bool self_e_mm_wanted(const struct mm_struct *mm);
 void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
 		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm);
+void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsigned long end,
+			   const struct self_e_event *tmpl);
 int self_e_vm_copy_slots(struct self_e_vm *vm, struct self_e_memslot *out, u32 max);
 u32 self_e_vm_nr_vcpus(struct self_e_vm *vm);
 struct kvm *self_e_vm_get_kvm(struct self_e_vm *vm);
@@ -174,6 +177,11 @@ void self_e_fault_exit(void);
 
 int self_e_ksm_init(void);
 void self_e_ksm_exit(void);
+
+/* ---- src_unmap.c ----------------------------------------------------- */
+
+int self_e_unmap_init(void);
+void self_e_unmap_exit(void);
 
 /* ---- src_access.c ---------------------------------------------------- */
 

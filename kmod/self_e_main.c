@@ -40,6 +40,9 @@ static int __init self_e_init(void)
 	ret = self_e_ksm_init();
 	if (ret)
 		goto err_ksm;
+	ret = self_e_unmap_init();
+	if (ret)
+		goto err_unmap;
 	ret = self_e_access_init();
 	if (ret)
 		goto err_access;
@@ -52,6 +55,8 @@ static int __init self_e_init(void)
 err_dev:
 	self_e_access_exit();
 err_access:
+	self_e_unmap_exit();
+err_unmap:
 	self_e_ksm_exit();
 err_ksm:
 	self_e_fault_exit();
@@ -68,6 +73,7 @@ static void __exit self_e_exit(void)
 {
 	self_e_dev_exit();
 	self_e_access_exit();
+	self_e_unmap_exit();
 	self_e_ksm_exit();
 	self_e_fault_exit();
 	self_e_vm_exit();

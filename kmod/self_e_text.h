@@ -16,9 +16,10 @@
  *	memslot		slot=<n> as=<n> gfn=0x<x> pages=<n> [hva=0x<x>] change=create|delete|move|flags
  *	access		gfn=0x<x> bitmap=0x<x>
  *	sample		gfn=0x<x> pages=<n> end=0|1 partial=0|1 coarse=0|1
+ *	unmap		gfn=0x<x> pages=<n>
  *	others		[vcpu=<n>] gfn=0x<x> [hva=0x<x>] pfn=0x<x>
  * hva is printed when it is known (the gfn lies in a memslot of the VM), and
- * never for access and sample lines, which stand for ranges of gfns.
+ * never for access, sample and unmap lines, which stand for ranges of gfns.
  */
 #ifndef _SELF_E_TEXT_H
 #define _SELF_E_TEXT_H
@@ -65,7 +66,7 @@ static inline const char *self_e_memslot_change_name(unsigned int flags)
 /* Whether a line of this type shows the hva of its gfn: not for ranges of gfns. */
 static inline int self_e_type_has_hva(unsigned int type)
 {
-	return type != SELF_E_EV_ACCESS && type != SELF_E_EV_SAMPLE;
+	return type != SELF_E_EV_ACCESS && type != SELF_E_EV_SAMPLE && type != SELF_E_EV_UNMAP;
 }
 
 /*
@@ -114,6 +115,9 @@ static inline int self_e_format_event(char *buf, const struct self_e_event *ev,
 		break;
 	case SELF_E_EV_ACCESS:
 		n += snprintf(buf + n, size - n, " gfn=0x%llx bitmap=0x%llx", gfn, arg);
+		break;
+	case SELF_E_EV_UNMAP:
+		n += snprintf(buf + n, size - n, " gfn=0x%llx pages=%llu", gfn, arg);
 		break;
 	case SELF_E_EV_SAMPLE:
 		n += snprintf(buf + n, size - n, " gfn=0x%llx pages=%llu end=%d partial=%d coarse=%d",

@@ -132,6 +132,44 @@ void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
 	rcu_read_unlock();
 }
 
+/*
+ * Emit @tmpl (type, flags set) once for each run of gfns that host addresses
+ * [@start, @end) of @mm back, in each live VM of @mm that someone reads:
+ * gfn = the run's first gfn, arg = its pages. Any context.
+ */
+void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsigned long end,
+			   const struct self_e_event *tmpl)
+{
+	const struct self_e_slots *slots;
+	struct self_e_event ev;
+	struct self_e_vm *vm;
+	u32 i;
+
+	start &= PAGE_MASK;
+	ev = *tmpl;
+	ev.ts_ns = self_e_now();
+	rcu_read_lock();
+	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
+		if (vm->mm != mm || READ_ONCE(vm->dead) || !self_e_vm_wanted(vm))
+			continue;
+		slots = rcu_dereference(vm->slots);
+		for (i = 0; slots && i < slots->nr; i++) {
+			const struct self_e_memslot *s = &slots->slot[i];
+			u64 lo = max_t(u64, start, s->hva);
+			u64 hi = min_t(u64, end, s->hva + (s->npages << PAGE_SHIFT));
+
+			if (lo >= hi)
+				continue;
+			ev.vm_id = vm->id;
+			ev.gfn = s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT);
+			ev.arg = (hi - lo + PAGE_SIZE - 1) >> PAGE_SHIFT;
+			ev.flags = tmpl->flags | ((s->id >> 15) ? SELF_E_F_SMM : 0);
+			self_e_emit(vm, &ev);
+		}
+	}
+	rcu_read_unlock();
+}
+
 struct self_e_vm *self_e_vm_get_by_id(u32 id)
 {
 	struct self_e_vm *vm;

@@ -54,7 +54,11 @@ enum self_e_event_type {
 	SELF_E_EV_COW_BREAK	= 8,
 	/* gfn left KSM page arg by MADV_UNMERGEABLE or KSM run=2 */
 	SELF_E_EV_UNMERGE	= 9,
-	/* gfn's host mapping went away (memslot/mapping removal, VM exit); arg = pfn */
+	/*
+	 * The host pages of gfns [gfn, gfn + arg) went away: munmap,
+	 * MADV_DONTNEED/REMOVE (balloons, virtio-mem), truncation of the memory
+	 * behind them, the OOM reaper, the VMM's exit. arg = number of pages.
+	 */
 	SELF_E_EV_UNMAP		= 10,
 	/* KSM page arg was freed; gfn = SELF_E_GFN_NONE */
 	SELF_E_EV_KSM_FREE	= 11,

@@ -400,16 +400,23 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
 
 void Aggregator::on_unmap(VmPages& vm, const Event& ev)
 {
-    PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
-        return;
+    if (ev.flags & SELF_E_F_SMM)
+        return;  // the same host pages as address space 0's: counted there
+    for (std::uint64_t gfn = ev.gfn; gfn - ev.gfn < ev.arg; ++gfn) {
+        PageWord* w = vm.word(gfn);
+        if (!w) {
+            ++vm.counters.outside_slots;
+            continue;
+        }
+        const PageState state = page_word::state(*w);
+        if (state == PageState::untouched || state == PageState::unmapped)
+            continue;  // no host page to lose
+        if (is_shared(state))
+            leave_shared(vm, gfn, *vm.shared().find(gfn));
+        ++vm.counters.unmaps;
+        vm.set_state(*w, PageState::unmapped);
+        *w = page_word::with_bucket(*w, 0);
     }
-    if (is_shared(page_word::state(*w)))
-        leave_shared(vm, ev.gfn, *vm.shared().find(ev.gfn));
-    ++vm.counters.unmaps;
-    vm.set_state(*w, PageState::unmapped);
-    *w = page_word::with_bucket(*w, 0);
 }
 
 void Aggregator::on_migrate(VmPages& vm, const Event& ev)

@@ -61,9 +61,9 @@ inline Event unmerge(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std:
 {
     return event(SELF_E_EV_UNMERGE, vm, ts, gfn, left_pfn);
 }
-inline Event unmap(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std::uint64_t pfn)
+inline Event unmap(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std::uint64_t pages = 1)
 {
-    return event(SELF_E_EV_UNMAP, vm, ts, gfn, pfn);
+    return event(SELF_E_EV_UNMAP, vm, ts, gfn, pages);
 }
 inline Event migrate(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std::uint64_t new_pfn)
 {

@@ -92,11 +92,11 @@ TEST_CASE("every page state transition", "[aggregator]")
     agg.apply(zero_merge(1, 70, g, 0x10));  // straight from a KSM page to the zero page
     CHECK(state(agg, 1, g) == PageState::zero);
     CHECK(agg.ksm_pages().size() == 0);
-    agg.apply(unmap(1, 80, g, 0x10));
+    agg.apply(unmap(1, 80, g));
     CHECK(state(agg, 1, g) == PageState::unmapped);
     agg.apply(fault(1, 90, g, 0x501));
     CHECK(state(agg, 1, g) == PageState::private_page);
-    agg.apply(unmap(1, 100, g, 0x501));
+    agg.apply(unmap(1, 100, g));
     agg.apply(access(1, 110, 0, std::uint64_t{1} << g));
     CHECK(state(agg, 1, g) == PageState::private_page);
 
@@ -123,7 +123,7 @@ TEST_CASE("counts by state always add up to the pages", "[aggregator]")
     add_vms(agg, {1});
     apply(agg, {fault(1, 1, 0, 1), fault(1, 1, 1, 2), fault(1, 1, 2, 3), fault(1, 1, 3, 4),
                 merge(1, 2, 0, 0x900, true), merge(1, 2, 1, 0x900), zero_merge(1, 2, 2, 0x10),
-                cow_break(1, 3, 1, 0x900), unmap(1, 3, 3, 4)});
+                cow_break(1, 3, 1, 0x900), unmap(1, 3, 3)});
     const VmPageReport p = vm_report(make_report(agg), 1).pages;
     CHECK(p == VmPageReport{.total = 1024,
                             .touched = 4,
@@ -368,7 +368,7 @@ TEST_CASE("leaves for pages never seen: a COW break says a merge was missed", "[
 {
     Aggregator agg;
     add_vms(agg, {1});
-    apply(agg, {cow_break(1, 1, 5, 0x900), unmerge(1, 2, 6, 0x900), unmap(1, 3, 7, 0x123)});
+    apply(agg, {cow_break(1, 1, 5, 0x900), unmerge(1, 2, 6, 0x900), fault(1, 3, 7, 0x123), unmap(1, 4, 7)});
     const VmReport r = vm_report(make_report(agg), 1);
     CHECK(state(agg, 1, 5) == PageState::cow_broken);
     CHECK(state(agg, 1, 6) == PageState::private_page);
@@ -408,7 +408,7 @@ TEST_CASE("an unmap takes a shared page off its KSM page", "[aggregator][ksm]")
 {
     Aggregator agg;
     add_vms(agg, {1, 2});
-    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(2, 2, 1, 0xa000), unmap(1, 3, 1, 0xa000)});
+    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(2, 2, 1, 0xa000), unmap(1, 3, 1)});
     CHECK(state(agg, 1, 1) == PageState::unmapped);
     const AggregateReport report = make_report(agg);
     CHECK(vm_report(report, 1).pages.touched == 1);
@@ -417,6 +417,25 @@ TEST_CASE("an unmap takes a shared page off its KSM page", "[aggregator][ksm]")
     CHECK(vm_report(report, 2).pages.ksm_alone == 1);
     agg.apply(fault(1, 4, 1, 0x777));
     CHECK(state(agg, 1, 1) == PageState::private_page);
+}
+
+TEST_CASE("an unmap of a range: pages with a host page go, untouched ones stay", "[aggregator]")
+{
+    Aggregator agg;
+    add_vms(agg, {1});
+    apply(agg, {fault(1, 1, 10, 0x100), merge(1, 2, 11, 0xa000, true), fault(1, 3, 13, 0x103),
+                unmap(1, 4, 9, 6)});
+    CHECK(state(agg, 1, 9) == PageState::untouched);
+    CHECK(state(agg, 1, 10) == PageState::unmapped);
+    CHECK(state(agg, 1, 11) == PageState::unmapped);
+    CHECK(state(agg, 1, 12) == PageState::untouched);
+    CHECK(state(agg, 1, 13) == PageState::unmapped);
+    CHECK(state(agg, 1, 14) == PageState::untouched);
+    CHECK(agg.ksm_pages().size() == 0);
+    const VmReport r = vm_report(make_report(agg), 1);
+    CHECK(r.counters.unmaps == 3);
+    CHECK(r.pages.unmapped == 3);
+    CHECK(r.pages.touched == 3);
 }
 
 TEST_CASE("a KSM page freed while mapped: its mappers go private, the VM inexact",

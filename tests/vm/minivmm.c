@@ -5,7 +5,7 @@
  *
  *   minivmm [--mem MIB] --pages N --fill MODE [--hold SEC] [--rewrite K]
  *           [--no-merge] [--wait-start] [--slot-churn]
- *           [--loop SEC [--loop-pages K] [--loop-stride S]]
+ *           [--loop SEC [--loop-pages K] [--loop-stride S]] [--dontneed D]
  *
  * Guest memory: one slot of --mem MiB (default 16) at guest-physical 0, backed
  * by anonymous private memory with MADV_NOHUGEPAGE (so KSM and page counts are
@@ -38,6 +38,9 @@
  *      over (LOOP_PASSES_PER_RUN passes per KVM_RUN), then prints
  *      {"event":"looped"}. The pages it keeps touching are known exactly, for
  *      working-set tests; passes per second measure the guest's speed;
+ *   2c. with --dontneed D: drop the first D data pages from the host
+ *      (MADV_DONTNEED, as a balloon driver's VMM does), print
+ *      {"event":"dontneed"}, hold again;
  *   3. with --slot-churn: give the VM a second memslot (slot 1, 16 pages of
  *      its own memory at guest-physical 1 GiB), move it to 1.25 GiB, turn on
  *      its dirty logging, delete it, and print {"event":"slots"};
@@ -53,6 +56,7 @@
  *    "fill":"seed:7","merge":true}                       (before the guest runs)
  *   {"event":"halted","pages":N,"run_ms":T}
  *   {"event":"looped","pages":K,"stride":S,"passes":P,"run_ms":T}
+ *   {"event":"dontneed","pages":D}
  *   {"event":"slots","slot":1,"hva":H1,"pages":16,"gpa":G1,"moved_gpa":G2}
  *   {"event":"rewritten","pages":K,"fill":"unique:...","run_ms":T}
  * hva is the host virtual address of guest-physical 0, so page i of the fill
@@ -486,6 +490,8 @@ static void usage(void)
 	     "                (K of them) over and over for SEC seconds (SIGUSR1 ends it)\n"
 	     "  --loop-pages K   pages the loop touches (default: all N)\n"
 	     "  --loop-stride S  distance between them, in pages (default 1)\n"
+	     "  --dontneed D  after the first hold (and loop), drop the first D data pages from\n"
+	     "                the host (MADV_DONTNEED), then hold again\n"
 	     "\n"
 	     "stdout: one JSON line at start (pid, gpa, pages, hva, mem_bytes, code_gpa,\n"
 	     "fill, merge), then {\"event\":\"halted\"}, {\"event\":\"looped\"}, {\"event\":\"slots\"} and\n"
@@ -506,11 +512,12 @@ int main(int argc, char **argv)
 		{ "loop", required_argument, NULL, 'L' },
 		{ "loop-pages", required_argument, NULL, 'K' },
 		{ "loop-stride", required_argument, NULL, 'S' },
+		{ "dontneed", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t mem_mib = 16, pages = 0, rewrite = 0, room, t;
-	uint64_t loop_pages = 0, loop_stride = 1, passes;
+	uint64_t loop_pages = 0, loop_stride = 1, passes, dontneed = 0;
 	const char *fill = NULL, *why = "";
 	char spec[128], respec[128];
 	struct fill_params fp, rp;
@@ -533,6 +540,7 @@ int main(int argc, char **argv)
 		case 'L': loop_sec = parse_seconds("--loop", optarg); break;
 		case 'K': loop_pages = parse_u64("--loop-pages", optarg, 1, UINT32_MAX); break;
 		case 'S': loop_stride = parse_u64("--loop-stride", optarg, 1, UINT32_MAX); break;
+		case 'D': dontneed = parse_u64("--dontneed", optarg, 1, UINT32_MAX); break;
 		case 'h': usage(); return 0;
 		default: usage_error("bad arguments");
 		}
@@ -549,6 +557,8 @@ int main(int argc, char **argv)
 			    " leaves %" PRIu64 " pages above 1 MiB", pages, mem_mib, room);
 	if (rewrite > pages)
 		usage_error("--rewrite %" PRIu64 " is more than --pages %" PRIu64, rewrite, pages);
+	if (dontneed > pages)
+		usage_error("--dontneed %" PRIu64 " is more than --pages %" PRIu64, dontneed, pages);
 	if ((loop_pages || loop_stride != 1) && !loop_sec)
 		usage_error("--loop-pages and --loop-stride need --loop SEC");
 	if (!loop_pages)
@@ -602,6 +612,13 @@ int main(int argc, char **argv)
 		       ",\"passes\":%" PRIu64 ",\"run_ms\":%" PRIu64 "}\n",
 		       loop_pages, loop_stride, passes, t / 1000000);
 		fflush(stdout);
+	}
+	if (dontneed) {
+		if (madvise(vm.mem + GUEST_DATA_GPA, dontneed * FILL_PAGE_SIZE, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED) of %" PRIu64 " pages: %s", dontneed, strerror(errno));
+		printf("{\"event\":\"dontneed\",\"pages\":%" PRIu64 "}\n", dontneed);
+		fflush(stdout);
+		hold(hold_sec);
 	}
 	if (slot_churn)
 		vm_slot_churn(&vm);

@@ -23,8 +23,10 @@
 //                merge: no duration). Otherwise, and for a page shared on
 //                another page than arg, nothing: a duplicate or stale leave.
 //   UNMERGE      as COW_BREAK, but -> private and counted as an unmerge.
-//   UNMAP        -> unmapped, leaving any page it shared, whatever arg says:
-//                the mapping is gone either way.
+//   UNMAP        for each page of [gfn, gfn + arg) that had a host page:
+//                -> unmapped, leaving any page it shared. Untouched pages
+//                stay untouched (there was nothing to lose); SMM ranges are
+//                the same host pages as address space 0's and are skipped.
 //   KSM_MIGRATE  a ksm page moves to KSM page arg, keeping its merge time.
 //                The event names one gfn, so it moves that gfn only; the
 //                module sends one per gfn mapping the page, as for merges.

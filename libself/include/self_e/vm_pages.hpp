@@ -55,7 +55,7 @@ struct VmCounters {
     std::uint64_t zero_merges = 0;   // KSM_ZERO that moved a page onto the zero page
     std::uint64_t cow_breaks = 0;    // COW_BREAK that took a page out of sharing
     std::uint64_t unmerges = 0;      // UNMERGE that did
-    std::uint64_t unmaps = 0;        // UNMAP events
+    std::uint64_t unmaps = 0;        // pages an UNMAP took the host page of
     std::uint64_t migrates = 0;      // KSM_MIGRATE that moved a page's KSM page
     // Leaves and migrations for a page not on that page any more: duplicates
     // or events overtaken by newer ones. They change nothing.

@@ -36,6 +36,7 @@ shape_bad=$(grep -v -E \
 	-e '^ts=[0-9]+ vm=[0-9]+ type=vm_create pid=[0-9]+$' \
 	-e '^ts=[0-9]+ vm=[0-9]+ type=memslot slot=[0-9]+ as=[0-9]+ gfn=0x[0-9a-f]+ pages=[0-9]+( hva=0x[0-9a-f]+)? change=(create|delete|move|flags)$' \
 	-e '^ts=[0-9]+ vm=[0-9]+ type=fault vcpu=[0-9]+ gfn=0x[0-9a-f]+( hva=0x[0-9a-f]+)? pfn=0x[0-9a-f]+ access=(read|write|exec|prefetch) writable=[01] level=(4k|2m|1g)$' \
+	-e '^ts=[0-9]+ vm=[0-9]+ type=unmap gfn=0x[0-9a-f]+ pages=[0-9]+$' \
 	-e '^ts=[0-9]+ vm=[0-9]+ type=vm_destroy$' "$TMP/text.vm" | head -n 2)
 # The fault lines: code page 0x1 and gfns 0x100..0x11f, each once, the data
 # pages written, hva = minivmm's base + gfn * 4 KiB.

@@ -66,13 +66,16 @@ vmid() {
 derive() {
 	tail -n +"${2:-1}" "$TMP/ksm.txt" | awk -v vm="vm=$(vmid "$1")" "$AWK_HEX"'
 	$2 == vm {
-		t = substr($3, 6); g = ""; p = ""
+		t = substr($3, 6); g = ""; p = ""; n = 0
 		for (i = 4; i <= NF; i++) {
 			if ($i ~ /^gfn=/) g = substr($i, 5)
 			if ($i ~ /^pfn=/) p = substr($i, 5)
+			if ($i ~ /^pages=/) n = substr($i, 7)
 		}
 		if (t == "ksm_merge" || t == "ksm_zero") st[g] = p
-		else if (t == "cow_break" || t == "unmerge" || t == "unmap") delete st[g]
+		else if (t == "cow_break" || t == "unmerge") delete st[g]
+		else if (t == "unmap")	# a run of n gfns from g
+			for (k in st) if (hex(k) >= hex(g) && hex(k) < hex(g) + n) delete st[k]
 	}
 	END { for (g in st) print hex(g), st[g] }' | sort -n >"$TMP/$1.derived"
 }
