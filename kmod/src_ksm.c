@@ -20,6 +20,9 @@
  * async-#PF kworker, QEMU's own write, KSM's break_ksm()). The old page is
  * read from the fault at entry; at return the PTE shows whether this fault
  * installed a private copy.
+ * KSM pages migrated (compaction, NUMA balancing, memory offlining): a kprobe
+ * on folio_migrate_ksm(), which moves the stable node to the new page with
+ * both pages locked; every (mm, hva) on the node's list gets the new pfn.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,6 +45,36 @@ struct self_e_ksm_rmap_item_head {
 	struct mm_struct *mm;
 	unsigned long address;
 };
+
+/*
+ * The rest of struct ksm_rmap_item when it is listed from the stable tree,
+ * and the head of struct ksm_stable_node: the same in 6.1 and 6.12 (6.12's
+ * age and remaining_skips fill 6.1's padding after oldchecksum).
+ */
+struct self_e_ksm_rmap_item {
+	struct self_e_ksm_rmap_item_head h;
+	unsigned int oldchecksum;
+	u8 age, remaining_skips;
+	void *head;			/* the stable node */
+	struct hlist_node hlist;	/* on the stable node's hlist */
+};
+
+struct self_e_ksm_stable_node {
+	union {
+		struct rb_node node;
+		struct {
+			void *head;
+			struct hlist_node hlist_dup;
+			struct list_head list;
+		};
+	};
+	struct hlist_head hlist;	/* its rmap_items: who maps the KSM page */
+	unsigned long kpfn;
+};
+
+static_assert(offsetof(struct self_e_ksm_rmap_item, hlist) == 48);
+static_assert(offsetof(struct self_e_ksm_stable_node, hlist) == 40);
+static_assert(offsetof(struct self_e_ksm_stable_node, kpfn) == 48);
 
 /* A merge of (mm, hva) into KSM page (or zero page) kpfn, from ksmd. */
 static void emit_merge(const struct mm_struct *mm, unsigned long hva, u8 type, u8 flags,
@@ -304,6 +337,38 @@ static struct kretprobe wp_probe = {
 
 static bool have_ksm_tracepoints;
 
+/* ---- KSM pages migrated ------------------------------------------------ */
+
+/* folio_migrate_ksm(newfolio, folio): both locked, so the node's list holds still. */
+static int migrate_ksm_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct folio *newfolio = (void *)regs_get_kernel_argument(regs, 0);
+	const struct folio *folio = (void *)regs_get_kernel_argument(regs, 1);
+	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
+	const struct self_e_ksm_stable_node *node;
+	const struct self_e_ksm_rmap_item *item;
+	const struct self_e_event tmpl = {
+		.type = SELF_E_EV_KSM_MIGRATE,
+		.vcpu = SELF_E_VCPU_NONE,
+		.arg = folio_pfn(newfolio),
+	};
+
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_KSM)
+		return 0;
+	node = (const void *)(mapping & ~PAGE_MAPPING_FLAGS);
+	if (!node)
+		return 0;
+	hlist_for_each_entry(item, &node->hlist, hlist)
+		if (self_e_mm_wanted(item->h.mm))
+			self_e_emit_hva(item->h.mm, item->h.address, &tmpl, NULL);
+	return 0;
+}
+
+static struct kprobe migrate_probe = {
+	.symbol_name = "folio_migrate_ksm",
+	.pre_handler = migrate_ksm_pre,
+};
+
 int self_e_ksm_init(void)
 {
 	int ret;
@@ -327,8 +392,15 @@ int self_e_ksm_init(void)
 		pr_err("cannot hook do_wp_page for COW breaks: %d\n", ret);
 		goto err_merge;
 	}
+	ret = register_kprobe(&migrate_probe);
+	if (ret) {
+		pr_err("cannot hook folio_migrate_ksm for KSM page moves: %d\n", ret);
+		goto err_wp;
+	}
 	return 0;
 
+err_wp:
+	unregister_kretprobe(&wp_probe);
 err_merge:
 	if (have_ksm_tracepoints)
 		merge_tracepoints_unregister();
@@ -339,6 +411,7 @@ err_merge:
 
 void self_e_ksm_exit(void)
 {
+	unregister_kprobe(&migrate_probe);
 	unregister_kretprobe(&wp_probe);
 	if (have_ksm_tracepoints)
 		merge_tracepoints_unregister();

@@ -1,8 +1,8 @@
 #!/bin/sh
 # self_e.ko's KSM events against ground truth. Everything a check calls
 # "derived" comes from the event stream alone (`cat /dev/self-e`): a gfn is
-# on KSM page P after ksm_merge/ksm_zero with pfn=P, and leaves it at
-# cow_break/unmerge/unmap. The truth comes from /proc/PID/pagemap (pagecheck
+# on KSM page P after ksm_merge/ksm_zero with pfn=P, moves with ksm_migrate,
+# and leaves it at cow_break/unmerge/unmap. The truth comes from /proc/PID/pagemap (pagecheck
 # --list over all of each VM's RAM), /proc/kpagecount and
 # /proc/PID/ksm_merging_pages. KPF_KSM is not used: Debian's 6.12.95 sets it
 # on every anonymous page.
@@ -73,6 +73,7 @@ derive() {
 			if ($i ~ /^pages=/) n = substr($i, 7)
 		}
 		if (t == "ksm_merge" || t == "ksm_zero") st[g] = p
+		else if (t == "ksm_migrate") { if (g in st) st[g] = p }
 		else if (t == "cow_break" || t == "unmerge") delete st[g]
 		else if (t == "unmap")	# a run of n gfns from g
 			for (k in st) if (hex(k) >= hex(g) && hex(k) < hex(g) + n) delete st[k]
@@ -163,6 +164,42 @@ for x in a b c d z; do
 	done
 done
 if [ -z "$errs" ]; then pass ksm-ev/matrix; else fail ksm-ev/matrix "${errs# }"; fi
+
+# --- KSM pages migrated: soft-offlining moves them; the events follow -----
+# Soft-offlining a page in use migrates it to a new page (CONFIG_MEMORY_FAILURE).
+# Moved: a's first 4 data pages' KSM pages (mapped by a and b), c's one KSM
+# page (all NS of c's pages) and z's (all NZ). Each move must give exactly one
+# ksm_migrate per gfn mapping the page, and the derived pfns must equal
+# pagemap's again.
+from=$(($(wc -l <"$TMP/ksm.txt") + 1))
+moving=
+for vg in a:256 a:257 a:258 a:259 c:256 z:256; do
+	moving="$moving $(vm_ram_pages "${vg%%:*}" | awk -v g="${vg#*:}" '$1 == g { print $2 }')"
+done
+want_moves=0
+for p in $moving; do
+	for v in a b c d z; do
+		want_moves=$((want_moves + $(vm_ram_pages $v | awk -v p="$p" '$2 == p { n++ } END { print n + 0 }')))
+	done
+	echo $((p)) | awk '{ printf "%d\n", $1 * 4096 }' >/sys/devices/system/memory/soft_offline_page ||
+		echo "# soft_offline_page of pfn $p failed"
+done
+sleep 0.5
+moved=$(tail -n +"$from" "$TMP/ksm.txt" | grep -c ' type=ksm_migrate ')
+echo "# soft-offlined KSM pages$moving: $moved ksm_migrate events"
+errs=
+for v in a b c z; do
+	out=$(compare "$v" 256 1)
+	expect_kv "$out" pfn_bad=0 missed=0
+	[ -z "$ERR" ] || errs="$errs $v:$ERR"
+done
+if [ "$moved" != "$want_moves" ]; then
+	fail ksm-ev/migrate "$moved ksm_migrate events for pfns$moving, want $want_moves (their mappings)"
+elif [ -n "$errs" ]; then
+	fail ksm-ev/migrate "after $moved ksm_migrate events:$errs"
+else
+	pass ksm-ev/migrate
+fi
 
 # New KSM pages: one page of each pair became the KSM page (new=1), the
 # other joined it; for c and z one page became the KSM page, the rest joined.
