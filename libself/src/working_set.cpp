@@ -6,9 +6,14 @@ namespace self_e {
 
 WorkingSet::Block& WorkingSet::block(std::uint64_t gfn)
 {
-    std::unique_ptr<Block>& b = blocks_[gfn >> kBlockShift];
+    const std::uint64_t index = gfn >> kBlockShift;
+    if (index == cached_index_)
+        return *cached_;
+    std::unique_ptr<Block>& b = blocks_[index];
     if (!b)
         b = std::make_unique<Block>();
+    cached_index_ = index;
+    cached_ = b.get();
     return *b;
 }
 

@@ -84,6 +84,9 @@ private:
     bool pass_partial_ = false;
     bool pass_coarse_ = false;
     std::unordered_map<std::uint64_t, std::unique_ptr<Block>> blocks_;  // by gfn >> kBlockShift
+    // The block used last: records come in gfn order, so most hit it.
+    std::uint64_t cached_index_ = UINT64_MAX;
+    Block* cached_ = nullptr;
 };
 
 }  // namespace self_e
