@@ -1,5 +1,6 @@
 #include "self_e/working_set.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace self_e {
@@ -25,16 +26,14 @@ const WorkingSet::Block* WorkingSet::find_block(std::uint64_t gfn) const noexcep
 
 void WorkingSet::on_access(const Event& ev)
 {
-    const auto pass = static_cast<std::uint32_t>(passes_ + 1);
     for (std::uint64_t bits = ev.arg; bits; bits &= bits - 1) {
         const std::uint64_t gfn = ev.gfn + static_cast<unsigned>(std::countr_zero(bits));
-        block(gfn).last_access[gfn & (kBlockPages - 1)] = pass;
+        block(gfn).history[gfn & (kBlockPages - 1)] |= kPending;
     }
 }
 
 void WorkingSet::on_sample(const Event& ev)
 {
-    const auto pass = static_cast<std::uint32_t>(passes_ + 1);
     std::uint64_t gfn = ev.gfn;
     const std::uint64_t end = ev.gfn + ev.arg;
     while (gfn < end) {
@@ -42,8 +41,16 @@ void WorkingSet::on_sample(const Event& ev)
         const std::uint64_t stop = std::min(end, (gfn | (kBlockPages - 1)) + 1);
         for (; gfn < stop; ++gfn) {
             const std::size_t i = gfn & (kBlockPages - 1);
-            b.last_sampled[i] = pass;
-            b.history[i] = static_cast<std::uint8_t>((b.history[i] << 1) | (b.last_access[i] == pass));
+            const std::uint8_t h = b.history[i];
+            const bool accessed = (h & kPending) != 0;
+            b.history[i] = static_cast<std::uint8_t>(((h << 1) | accessed) & ~kPending);
+            std::uint8_t& age = b.age[i];
+            if (accessed)
+                age = 0;
+            else if (age == kUnsampled)
+                age = kNeverBase + 1;
+            else if (age < kSeenMax || (age >= kNeverBase && age < kNeverMax))
+                ++age;
         }
     }
     pass_partial_ |= (ev.flags & SELF_E_F_SAMPLE_PARTIAL) != 0;
@@ -61,11 +68,10 @@ std::optional<std::uint64_t> WorkingSet::recency(std::uint64_t gfn) const noexce
     const Block* b = find_block(gfn);
     if (!b)
         return std::nullopt;
-    const std::uint32_t last = b->last_access[gfn & (kBlockPages - 1)];
-    // An access of the pass in progress counts once the pass is done.
-    if (last == 0 || last > passes_)
+    const std::uint8_t age = b->age[gfn & (kBlockPages - 1)];
+    if (age > kSeenMax)
         return std::nullopt;
-    return passes_ - last;
+    return age;
 }
 
 WorkingSetSummary WorkingSet::summary() const
@@ -77,24 +83,22 @@ WorkingSetSummary WorkingSet::summary() const
     constexpr std::uint8_t hot_mask = (1u << kHotSamplings) - 1;
     for (const auto& [index, b] : blocks_) {
         for (std::size_t i = 0; i < kBlockPages; ++i) {
-            const std::uint32_t sampled = b->last_sampled[i];
-            if (sampled == 0)
+            const std::uint8_t age = b->age[i];
+            if (age == kUnsampled)
                 continue;
             ++s.sampled_pages;
-            const std::uint32_t last = b->last_access[i];
-            const bool seen = last != 0 && last <= passes_;
-            const std::uint64_t age = seen ? passes_ - last : UINT64_MAX;
-            s.working_set_1 += age < 1;
-            s.working_set_10 += age < 10;
-            s.working_set_60 += age < 60;
-            // What the pass in progress found counts once it is done.
-            const std::uint8_t history =
-                sampled > passes_ ? static_cast<std::uint8_t>(b->history[i] >> 1) : b->history[i];
-            s.hot_pages += (history & hot_mask) == hot_mask;
-            if (passes_ >= kIdlePasses && age >= kIdlePasses)
+            if (age <= kSeenMax) {
+                s.working_set_1 += age < 1;
+                s.working_set_10 += age < 10;
+                s.working_set_60 += age < 60;
+                if (age >= kIdleSamplings)
+                    ++s.idle_pages;
+                else if (age >= 10)
+                    ++s.cold_pages;
+            } else if (age - kNeverBase >= int(kIdleSamplings)) {
                 ++s.idle_pages;
-            else if (seen && age >= 10)
-                ++s.cold_pages;
+            }
+            s.hot_pages += (b->history[i] & hot_mask) == hot_mask;
         }
     }
     return s;

@@ -2,26 +2,28 @@
 // (SELF_E_EV_ACCESS and SELF_E_EV_SAMPLE records; SELF_E_IOC_SET_SAMPLING).
 //
 // A pass is one sampling of the VM by the module; its SAMPLE record with
-// SELF_E_F_SAMPLE_END closes it. Passes count from 1. For every page a pass
-// looked at, the table keeps the pass that last saw it accessed, the pass
-// that last looked at it, and whether it was accessed in each of the last 8
-// passes that looked at it. With P passes done:
+// SELF_E_F_SAMPLE_END closes it. A page's samplings are the passes that
+// looked at it: every pass, unless the VM has more RAM than a pass's budget
+// (partial passes, each looking at a window). For every page the table keeps
 //
-//   recency(gfn)     P - (pass that last saw it accessed): 0 = in the last
-//                    pass; none when no pass saw it accessed
-//   working_set(n)   pages accessed within the last n passes:
-//                    #{recency < n}; shown for n = 1, 10, 60
-//   hot_pages        pages accessed in each of the last kHotSamplings passes
-//                    that looked at them
-//   idle_pages       pages looked at and not accessed within the last
-//                    kIdlePasses passes (never, or longer ago); 0 until the
-//                    VM has been sampled for kIdlePasses passes
-//   cold_pages       pages accessed before, but not within the last 10
-//                    passes, and not idle yet
+//   age      samplings since the last one that saw it accessed (0: the
+//            last one did), or, for a page no sampling saw accessed yet,
+//            the samplings so far; both saturate
+//   history  whether each of its last 7 samplings saw it accessed
 //
-// A VM with more RAM than a pass's budget is sampled in windows (partial
-// passes): a page's figures are then as of the last pass that looked at it.
-// Memory: 9 bytes per page, in blocks of 64 Ki pages made on first use.
+// and with them, per VM:
+//
+//   recency(gfn)     its age; none when no sampling saw it accessed
+//   working_set(n)   pages seen accessed within their last n samplings
+//                    (age < n); shown for n = 1, 10, 60
+//   hot_pages        pages accessed in each of their last kHotSamplings
+//   cold_pages       pages seen accessed, but not within their last 10
+//                    samplings, nor idle
+//   idle_pages       pages not seen accessed in their last kIdleSamplings
+//                    samplings (never, or longer ago)
+//
+// Memory: 2 bytes per page a pass looked at, in blocks of 64 Ki pages made
+// on first use.
 #pragma once
 
 #include <array>
@@ -35,10 +37,10 @@
 namespace self_e {
 
 struct WorkingSetSummary {
-    std::uint64_t passes = 0;         // passes done
+    std::uint64_t passes = 0;          // passes done
     std::uint64_t partial_passes = 0;  // ... that covered part of guest RAM (budget)
     std::uint64_t coarse_passes = 0;   // ... with accesses known per 2 MiB only
-    std::uint64_t sampled_pages = 0;  // pages some pass looked at
+    std::uint64_t sampled_pages = 0;   // pages some pass looked at
     std::uint64_t working_set_1 = 0;
     std::uint64_t working_set_10 = 0;
     std::uint64_t working_set_60 = 0;
@@ -52,7 +54,7 @@ struct WorkingSetSummary {
 class WorkingSet {
 public:
     static constexpr unsigned kHotSamplings = 4;
-    static constexpr std::uint64_t kIdlePasses = 60;
+    static constexpr unsigned kIdleSamplings = 60;
 
     // An ACCESS record: its pages were accessed in the pass in progress.
     void on_access(const Event& ev);
@@ -61,18 +63,30 @@ public:
     void on_sample(const Event& ev);
 
     std::uint64_t passes() const noexcept { return passes_; }
+    // Samplings since the page was last seen accessed; none if never seen.
     std::optional<std::uint64_t> recency(std::uint64_t gfn) const noexcept;
     WorkingSetSummary summary() const;
     std::size_t bytes() const noexcept;
 
 private:
+    // age: 0..kSeenMax seen accessed that many samplings ago (kSeenMax: or
+    // more); kNeverBase + n: never seen accessed in n samplings (saturating
+    // at kNeverMax); kUnsampled: no pass looked at the page.
+    static constexpr std::uint8_t kSeenMax = 126;
+    static constexpr std::uint8_t kNeverBase = 128;
+    static constexpr std::uint8_t kNeverMax = 254;
+    static constexpr std::uint8_t kUnsampled = 255;
+    // history: bit 0 the last sampling ... bit 6; bit 7 marks an access in
+    // the pass in progress, until the pass's SAMPLE record takes it in.
+    static constexpr std::uint8_t kPending = 0x80;
+
     static constexpr unsigned kBlockShift = 16;
     static constexpr std::uint64_t kBlockPages = std::uint64_t{1} << kBlockShift;
 
     struct Block {
-        std::array<std::uint32_t, kBlockPages> last_access{};   // pass, 0 = never
-        std::array<std::uint32_t, kBlockPages> last_sampled{};  // pass, 0 = never
-        std::array<std::uint8_t, kBlockPages> history{};        // bit 0: the last sampling
+        Block() { age.fill(kUnsampled); }
+        std::array<std::uint8_t, kBlockPages> age;
+        std::array<std::uint8_t, kBlockPages> history{};
     };
 
     Block& block(std::uint64_t gfn);
