@@ -30,7 +30,9 @@
  * interval for a cold one.
  *
  * Passes run on one ordered workqueue, so at most one pass ages at a time:
- * the probe knows the pass by the task that runs it.
+ * the probe knows the pass by the task that runs it. The probe is attached
+ * only while some VM is sampled: KVM fires the tracepoint for every SPTE it
+ * changes, guest faults included.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -73,7 +75,8 @@ struct self_e_sampler {
 };
 
 static struct workqueue_struct *sample_wq;
-static DEFINE_MUTEX(sample_lock);	/* samplers and readers' requests */
+static DEFINE_MUTEX(sample_lock);	/* samplers, readers' requests, nr_samplers */
+static unsigned int nr_samplers;	/* the probe is attached while > 0 */
 static struct tracepoint *tp_spte_changed;
 #if SELF_E_KVM_6_12
 static bool *tdp_mmu_enabled_param;	/* kvm.ko's tdp_mmu; per VM in 6.1 */
@@ -341,6 +344,31 @@ static void sampler_free(struct self_e_sampler *s)
 	vfree(s->bits);
 	self_e_vm_put(s->vm);
 	kfree(s);
+	/* No pass runs any more; a probe still running sees aging NULL. */
+	if (!--nr_samplers)
+		tracepoint_probe_unregister(tp_spte_changed, probe_spte_changed, NULL);
+}
+
+static struct self_e_sampler *sampler_new(struct self_e_vm *vm)
+{
+	struct self_e_sampler *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int ret;
+
+	if (!s)
+		return NULL;
+	if (!nr_samplers) {
+		ret = tracepoint_probe_register(tp_spte_changed, probe_spte_changed, NULL);
+		if (ret) {
+			pr_warn_ratelimited("cannot attach to kvm_tdp_mmu_spte_changed: %d\n", ret);
+			kfree(s);
+			return NULL;
+		}
+	}
+	nr_samplers++;
+	refcount_inc(&vm->ref);		/* a reader holds one: never zero here */
+	s->vm = vm;
+	INIT_DELAYED_WORK(&s->work, sample_work);
+	return s;
 }
 
 /*
@@ -376,12 +404,9 @@ static int sample_update(struct self_e_vm *vm)
 		return 0;
 	}
 	if (!s) {
-		s = kzalloc(sizeof(*s), GFP_KERNEL);
+		s = sampler_new(vm);
 		if (!s)
 			return -ENOMEM;
-		refcount_inc(&vm->ref);		/* a reader holds one: never zero here */
-		s->vm = vm;
-		INIT_DELAYED_WORK(&s->work, sample_work);
 		vm->sampler = s;
 	}
 	if (budget != s->budget) {
@@ -449,8 +474,6 @@ void self_e_sample_reader_gone(struct self_e_reader *r, struct self_e_vm *vm)
 
 int self_e_access_init(void)
 {
-	int ret;
-
 	tp_spte_changed = (void *)self_e_lookup_symbol("kvm:__tracepoint_kvm_tdp_mmu_spte_changed");
 	if (!tp_spte_changed) {
 		pr_err("KVM tracepoint kvm_tdp_mmu_spte_changed not found\n");
@@ -462,18 +485,13 @@ int self_e_access_init(void)
 		pr_warn("kvm's tdp_mmu_enabled not found: sampling goes page by page\n");
 #endif
 	sample_wq = alloc_ordered_workqueue("self_e_sample", 0);
-	if (!sample_wq)
-		return -ENOMEM;
-	ret = tracepoint_probe_register(tp_spte_changed, probe_spte_changed, NULL);
-	if (ret)
-		destroy_workqueue(sample_wq);
-	return ret;
+	return sample_wq ? 0 : -ENOMEM;
 }
 
 void self_e_access_exit(void)
 {
 	/* No reader is left (each holds the module), so no sampler either. */
 	destroy_workqueue(sample_wq);
-	tracepoint_probe_unregister(tp_spte_changed, probe_spte_changed, NULL);
+	/* No probe is still running when the module's text goes away. */
 	tracepoint_synchronize_unregister();
 }
