@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -73,6 +74,13 @@ MetricsServer::MetricsServer(const ListenAddress& address) : impl_(std::make_uni
             "<html><head><title>SELF-e exporter</title></head><body><h1>SELF-e exporter</h1>"
             "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n",
             "text/html; charset=utf-8");
+    });
+    // SO_REUSEADDR only (a restart need not wait out TIME_WAIT): httplib's
+    // default adds SO_REUSEPORT, with which a second exporter would share
+    // the port silently instead of failing.
+    impl.server.set_socket_options([](socket_t sock) {
+        const int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     errno = 0;
     if (address.port == 0) {
