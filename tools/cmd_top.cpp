@@ -73,11 +73,13 @@ public:
             throw UsageError("--count needs --batch or --json");
         sort_.column = *find_top_column(sort_key_);
         catch_stop_signals();
-        std::unique_ptr<Sampler> sampler = make_sampler();
-        if (batch_)
-            run_batch(*sampler);
-        else
-            run_screen(*sampler);
+        if (batch_) {
+            run_batch(*make_sampler());
+        } else {
+            // The terminal first: without one there is nothing to attach for.
+            Terminal terminal;
+            run_screen(terminal, *make_sampler());
+        }
         return kExitOk;
     }
 
@@ -164,9 +166,8 @@ private:
         return lines;
     }
 
-    void run_screen(Sampler& sampler)
+    void run_screen(Terminal& terminal, Sampler& sampler)
     {
-        Terminal terminal;
         std::optional<VmSample> before;
         bool quit = false;
         while (!quit && !stop_requested()) {

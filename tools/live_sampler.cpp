@@ -67,6 +67,7 @@ public:
         for (VmDescription& vm : control_.list_vms())
             listed.emplace(vm.vm_id, std::move(vm));
 
+        watcher_->settle();  // a quiet VM's last events too
         const AggregateReport report = make_report(watcher_->aggregator());
         for (const VmReport& vm : report.vms) {
             VmRow row = row_from_report(vm);

@@ -257,7 +257,7 @@ nlohmann::ordered_json top_json(const TopFrame& frame)
     };
     const VmSample& s = frame.sample;
     ordered_json out;
-    out["time"] = format_utc(s.time);
+    out["time"] = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(s.time)));
     out["module_loaded"] = s.module.loaded;
     ordered_json ksm = ordered_json::object();
     for (const NamedValue& v : s.ksm.values)

@@ -64,7 +64,7 @@ std::vector<std::string> top_table_lines(const TopFrame& frame, const TopSort& s
 std::string top_batch_text(const TopFrame& frame, const TopSort& sort);
 
 // --json: one object per sample. Keys:
-//   {"time", "module_loaded", "ksm": {<every numeric /sys/kernel/mm/ksm file>},
+//   {"time" (UTC, "2026-11-27T07:12:03Z"), "module_loaded", "ksm": {<every numeric /sys/kernel/mm/ksm file>},
 //    "vms": [{"vm" (null without the module), "pid", "name", "total", "touched",
 //             "ksm_intra", "ksm_inter", "ksm_alone", "zero", "private", "unmapped",
 //             "saved_bytes", "exact", "faults", "faults_per_s", "cow_breaks",

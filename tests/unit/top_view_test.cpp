@@ -137,7 +137,7 @@ TEST_CASE("top --json: one object with the documented keys", "[top]")
     s.vms[1].vm_id.reset();
     s.vms[1].faults.reset();
     const auto j = top_json(make_top_frame(s, nullptr, 2));
-    CHECK(j["time"] == "2026-11-27 07:12:03");
+    CHECK(j["time"] == "2026-11-27T07:12:03Z");
     CHECK(j["module_loaded"] == true);
     CHECK(j["ksm"]["pages_sharing"] == 322);
     REQUIRE(j["vms"].size() == 2);
