@@ -125,6 +125,38 @@ else
 	done
 	if [ -z "$errs" ]; then pass export/scrape; else fail export/scrape "${errs# }"; fi
 fi
+# --- a VM created and destroyed while the exporter runs ----------------------
+# scrape_until TEXT yes|no: scrape every 0.2 s (at most 30 s) until /metrics
+# holds TEXT (yes) or no longer does (no).
+scrape_until() {
+	_i=0
+	while [ $_i -lt 150 ]; do
+		if wget -q -O "$TMP/m2.txt" "http://127.0.0.1:$PORT/metrics" 2>/dev/null; then
+			if grep -qF "$1" "$TMP/m2.txt"; then [ "$2" = yes ] && return 0; else [ "$2" = no ] && return 0; fi
+		fi
+		_i=$((_i + 1))
+		sleep 0.2
+	done
+	return 1
+}
+vm_start n --mem 4 --pages 16 --fill unique --hold 600
+if ! vm_wait_event n halted 120; then
+	fail export/vm-new "VM n did not halt"
+	vm_kill n
+else
+	if scrape_until "pid=\"$n_pid\",name=\"minivmm\",class=\"private\"}" yes; then
+		sleep 2.5	# two samples after it halted
+		wget -q -O "$TMP/m2.txt" "http://127.0.0.1:$PORT/metrics"
+		want=$(vm_ram_pages n | awk '$3 ~ /^P/ { n++ } END { print n + 0 }')
+		got=$(grep -F "self_e_vm_touched_pages{" "$TMP/m2.txt" | grep -F "pid=\"$n_pid\"" | sed 's/.* //')
+		if [ "$got" = "$want" ]; then pass export/vm-new; else fail export/vm-new "touched=$got, pages present=$want"; fi
+	else
+		fail export/vm-new "no series for the new VM (pid $n_pid) within 30 s"
+	fi
+	vm_end n
+	if scrape_until "pid=\"$n_pid\"" no; then pass export/vm-gone; else fail export/vm-gone "VM n's series stayed after it ended"; fi
+fi
+
 kill -TERM $ex
 wait $ex
 rc=$?
