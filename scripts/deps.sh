@@ -9,6 +9,8 @@ packages=(
 	libfmt-dev libnl-3-dev libnl-genl-3-dev	# libself and the tools
 	catch2					# unit tests
 	libcli11-dev nlohmann-json3-dev		# self-e: argument parsing, JSON (header-only, so static builds work)
+	libcpp-httplib-dev dpkg-dev		# self-e export's HTTP (static builds: its Debian source, dpkg-source)
+	prometheus				# promtool and a real server for the exporter's host test
 	qemu-system-x86 busybox-static xz-utils	# the kernel rig
 	libelf1 libssl3 zlib1g			# run by the kernels' prebuilt kbuild tools
 )

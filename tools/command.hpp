@@ -49,5 +49,7 @@ std::unique_ptr<Command> make_snapshot_command();
 std::unique_ptr<Command> make_list_command();
 std::unique_ptr<Command> make_trace_command();
 std::unique_ptr<Command> make_report_command();
+std::unique_ptr<Command> make_top_command();
+std::unique_ptr<Command> make_export_command();
 
 }  // namespace self_e::tool

@@ -15,6 +15,9 @@ std::span<const CommandInfo> commands()
          make_trace_command},
         {"report", "per VM: pages touched, KSM-shared (with whom), zero, private, COW breaks, memory saved",
          make_report_command},
+        {"top", "a live full-screen view of every VM: pages touched, KSM-shared, zero, COW breaks",
+         make_top_command},
+        {"export", "serve every VM's memory figures to Prometheus (/metrics)", make_export_command},
     };
     return list;
 }

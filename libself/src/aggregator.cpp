@@ -48,6 +48,15 @@ void Aggregator::release()
     reorder_.release_ready([this](std::span<const Event> events) { apply(events); });
 }
 
+void Aggregator::release_by_clock(std::uint64_t now_ns)
+{
+    const std::uint64_t window = options_.reorder_window_ns;
+    if (now_ns <= window)
+        return;
+    since_release_ = 0;
+    reorder_.release_until([this](std::span<const Event> events) { apply(events); }, now_ns - window);
+}
+
 void Aggregator::flush()
 {
     since_release_ = 0;

@@ -1,6 +1,7 @@
 #include "self_e/watcher.hpp"
 
 #include <poll.h>
+#include <time.h>
 
 #include <cerrno>
 
@@ -83,6 +84,14 @@ bool Watcher::pump(std::chrono::milliseconds timeout)
         if (!vm.ended)
             return true;
     return false;
+}
+
+void Watcher::settle()
+{
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    aggregator_.release_by_clock(static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
+                                 static_cast<std::uint64_t>(now.tv_nsec));
 }
 
 void Watcher::finish()

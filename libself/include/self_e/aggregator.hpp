@@ -90,6 +90,11 @@ public:
     // Applies what push() holds that is old enough: call after each drain.
     // push() also calls it every kReleaseEvery events to bound the work.
     void release();
+    // Applies what is held that is older than now_ns minus the reorder
+    // window, now_ns read from the events' clock (CLOCK_MONOTONIC). For a
+    // live consumer whose streams went quiet: release() moves the window by
+    // the newest event only, so it keeps a quiet VM's last events.
+    void release_by_clock(std::uint64_t now_ns);
     // Applies everything held, in ts order: at the end of a stream.
     void flush();
     // Applies one event now, without reordering.

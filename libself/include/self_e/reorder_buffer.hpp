@@ -59,6 +59,15 @@ public:
         release(fn, UINT64_MAX);
     }
 
+    // fn with the events at or before ts_ns (and the oldest beyond
+    // max_pending), in ts order: for a caller that knows by the clock that
+    // nothing older can arrive any more, when no newer event moves the window.
+    template <typename Fn>
+    void release_until(Fn&& fn, std::uint64_t ts_ns)
+    {
+        release(fn, ts_ns);
+    }
+
     std::size_t pending() const noexcept { return events_.size() - head_; }
     std::uint64_t window_ns() const noexcept { return window_ns_; }
     // Events pushed older than one already handed out.

@@ -50,6 +50,10 @@ public:
     // Waits up to timeout for a ring to reach its watermark (or a signal),
     // then drains every ring into the aggregator. False once every VM ended.
     bool pump(std::chrono::milliseconds timeout);
+    // Applies the held events that are older than the reorder window by
+    // the clock now (Aggregator::release_by_clock): before reading the state
+    // of VMs that may have gone quiet, while still watching.
+    void settle();
     // A last drain, and every held event applied: the state is final.
     void finish();
 
