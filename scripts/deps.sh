@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config	# user space and Kbuild (gcc-12 = Debian's kernels' compiler)
 	libfmt-dev libnl-3-dev libnl-genl-3-dev	# libself and the tools
+	libzstd-dev libpng-dev			# recordings (zstd), heatmap PNGs
 	catch2					# unit tests
 	libcli11-dev nlohmann-json3-dev		# self-e: argument parsing, JSON (header-only, so static builds work)
 	qemu-system-x86 busybox-static xz-utils	# the kernel rig

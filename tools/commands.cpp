@@ -15,6 +15,9 @@ std::span<const CommandInfo> commands()
          make_trace_command},
         {"report", "per VM: pages touched, KSM-shared (with whom), zero, private, COW breaks, memory saved",
          make_report_command},
+        {"record", "save VMs' events and snapshots to a file, for report/trace --from and heatmap",
+         make_record_command},
+        {"heatmap", "draw a recorded VM's memory accesses over time as a PNG or SVG", make_heatmap_command},
     };
     return list;
 }
