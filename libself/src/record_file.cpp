@@ -302,6 +302,8 @@ RecordWriter::RecordWriter(const std::string& path, const RecordHeader& header, 
     if (!zstd_->cctx)
         throw Error(ErrorKind::io, path + ": cannot create a zstd context");
     ZSTD_CCtx_setParameter(zstd_->cctx.get(), ZSTD_c_compressionLevel, zstd_level);
+    // A checksum per frame: corruption of the body is then always noticed.
+    ZSTD_CCtx_setParameter(zstd_->cctx.get(), ZSTD_c_checksumFlag, 1);
     zstd_->out.resize(ZSTD_CStreamOutSize());
 
     std::string h(kRecordMagic, sizeof kRecordMagic);
