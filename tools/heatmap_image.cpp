@@ -135,10 +135,12 @@ std::vector<Marker> make_markers(const Heatmap& map, const HeatmapFrame& f)
 }
 
 // Legend: counts shown on the colour bar (1, 10, 100, ..., max).
+// A power of ten is left out when it would sit on max's label (within 1/4
+// of a decade on the log scale).
 std::vector<std::uint32_t> legend_counts(std::uint32_t max)
 {
     std::vector<std::uint32_t> counts{1};
-    for (std::uint64_t c = 10; c < max; c *= 10)
+    for (std::uint64_t c = 10; c * 1.78 < max; c *= 10)
         counts.push_back(static_cast<std::uint32_t>(c));
     if (max > 1)
         counts.push_back(max);
@@ -366,13 +368,14 @@ Raster render_heatmap_raster(const Heatmap& map, const HeatmapFrame& f, const He
         for (int x = 0; x < plot.width(); ++x)
             r.set(f.plot_x + x, f.plot_y + y, plot.at(x, y));
     const Axes axes = make_axes(map, f);
-    for (const Tick& g : axes.gaps) {
-        for (int x = f.plot_x; x < f.plot_x + f.plot_width; x += 6)
-            r.fill(x, g.pos, 3, 1, kGrid);
-        r.text(f.plot_x + 4, g.pos - 10, g.label, kGrid);
-    }
     for (const Marker& m : make_markers(map, f))
         draw_marker(r, m);
+    for (const Tick& g : axes.gaps) {
+        for (int x = f.plot_x; x < f.plot_x + f.plot_width; x += 6)
+            r.fill(x, g.pos, 3, 1, kInk);
+        r.fill(f.plot_x + 2, g.pos - 12, text_width(g.label) + 4, 11, {255, 255, 255});
+        r.text(f.plot_x + 4, g.pos - 10, g.label, kInk);
+    }
     // Frame, ticks, labels.
     r.fill(f.plot_x - 1, f.plot_y - 1, f.plot_width + 2, 1, kFrameColour);
     r.fill(f.plot_x - 1, f.plot_y + f.plot_height, f.plot_width + 2, 1, kFrameColour);
@@ -439,11 +442,6 @@ std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& f, const 
     s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\"/>\n",
                      f.plot_x - 0.5, f.plot_y - 0.5, f.plot_width + 1, f.plot_height + 1, hex_colour(kFrameColour));
     const Axes axes = make_axes(map, f);
-    for (const Tick& g : axes.gaps)
-        s += fmt::format("<line class=\"gap\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-dasharray=\"3 3\"/>"
-                         "<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>\n",
-                         f.plot_x, f.plot_x + f.plot_width, g.pos + 0.5, g.pos + 0.5, hex_colour(kGrid), f.plot_x + 4,
-                         g.pos - 3, hex_colour(kGrid), xml_escape(g.label));
     std::string merges, cows;
     for (const Marker& m : make_markers(map, f)) {
         if (m.merge)
@@ -457,6 +455,11 @@ std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& f, const 
     if (!cows.empty())
         s += fmt::format("<path class=\"cow-breaks\" d=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>\n", cows,
                          hex_colour(kCowColour));
+    for (const Tick& g : axes.gaps)
+        s += fmt::format("<line class=\"gap\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#1e1e1e\" stroke-dasharray=\"3 3\"/>"
+                         "<text x=\"{}\" y=\"{}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>\n",
+                         f.plot_x, f.plot_x + f.plot_width, g.pos + 0.5, g.pos + 0.5, f.plot_x + 4, g.pos - 3,
+                         xml_escape(g.label));
     for (const Tick& t : axes.x)
         s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#1e1e1e\"/>"
                          "<text class=\"x-tick\" x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
