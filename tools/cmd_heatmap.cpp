@@ -1,7 +1,9 @@
 // self-e heatmap: a picture of a recorded VM's memory accesses over time.
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -56,6 +58,10 @@ public:
             ->check(CLI::Range(1, 65535));
         app.add_option("--width", width_, "picture width in pixels (default 1200)")->check(CLI::Range(320, 8192));
         app.add_option("--height", height_, "picture height in pixels (default 800)")->check(CLI::Range(200, 8192));
+        // For tests: after writing a PNG, read it back and print the colour of
+        // these pixels ("probe X,Y #rrggbb"), so a script without an image
+        // decoder can check the file.
+        app.add_option("--probe", probes_)->group("");
         app.footer(kFooter);
     }
 
@@ -133,16 +139,37 @@ public:
         out.close();
         if (!out)
             throw Error(ErrorKind::io, "cannot write " + output_);
-        fmt::print(stderr, "self-e heatmap: {}: VM {}, {}x{}, {} cells of {} time x {} per cell; "
+        fmt::print(stderr, "self-e heatmap: {}: VM {}, {}x{}, plot at {},{} {}x{}, {} cells of {} time x {} per cell; "
                            "{} accesses (busiest cell {}), {} KSM merges, {} COW breaks\n",
-                   output_, info.vm.vm_id, width_, height_, map.columns() * std::uint64_t{map.rows()},
+                   output_, info.vm.vm_id, width_, height_, frame.plot_x, frame.plot_y, frame.plot_width,
+                   frame.plot_height, map.columns() * std::uint64_t{map.rows()},
                    fmt::format("{:.3g} s", seconds / map.columns()),
                    format_bytes(layout.total_pages() * 4096 / map.rows()), map.totals().accesses,
                    map.max_accesses(), map.totals().merges, map.totals().cow_breaks);
+        if (!probes_.empty())
+            print_probes(png);
         return kExitOk;
     }
 
 private:
+    void print_probes(bool png) const
+    {
+        if (!png)
+            throw UsageError("--probe reads back PNG files only");
+        std::ifstream in(output_, std::ios::binary);
+        const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+        const Raster picture = decode_png(bytes);
+        for (const std::string& p : probes_) {
+            int x = -1, y = -1;
+            if (std::sscanf(p.c_str(), "%d,%d", &x, &y) != 2 || x < 0 || y < 0 || x >= picture.width() ||
+                y >= picture.height())
+                throw UsageError("--probe " + p + ": not X,Y inside the picture");
+            const Rgb c = picture.at(x, y);
+            fmt::print("probe {},{} #{:02x}{:02x}{:02x}\n", x, y, c.r, c.g, c.b);
+        }
+    }
+
+    std::vector<std::string> probes_;
     std::string input_;
     std::string output_;
     std::optional<std::uint32_t> vm_id_;

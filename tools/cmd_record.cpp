@@ -99,7 +99,7 @@ public:
             if (now >= end)
                 break;
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
-            if (!recorder.pump(std::min(left, std::chrono::milliseconds(250)))) {
+            if (!recorder.pump(std::min(left, std::chrono::milliseconds(100)))) {
                 all_ended = true;
                 break;
             }

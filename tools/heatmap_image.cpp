@@ -427,6 +427,25 @@ std::string encode_png(const Raster& raster)
     return out;
 }
 
+Raster decode_png(const std::string& bytes)
+{
+    png_image image{};
+    image.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
+        throw Error(ErrorKind::bad_format, std::string("not a PNG: ") + image.message);
+    image.format = PNG_FORMAT_RGB;
+    std::vector<std::uint8_t> rgb(PNG_IMAGE_SIZE(image));
+    if (!png_image_finish_read(&image, nullptr, rgb.data(), 0, nullptr))
+        throw Error(ErrorKind::bad_format, std::string("bad PNG: ") + image.message);
+    Raster r(static_cast<int>(image.width), static_cast<int>(image.height), {});
+    for (int y = 0; y < r.height(); ++y)
+        for (int x = 0; x < r.width(); ++x) {
+            const std::size_t i = (static_cast<std::size_t>(y) * r.width() + x) * 3;
+            r.set(x, y, {rgb[i], rgb[i + 1], rgb[i + 2]});
+        }
+    return r;
+}
+
 std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& f, const HeatmapText& text)
 {
     std::string s = fmt::format(

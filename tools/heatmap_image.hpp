@@ -72,6 +72,8 @@ Raster plot_raster(const Heatmap& map, const HeatmapFrame& frame);
 
 Raster render_heatmap_raster(const Heatmap& map, const HeatmapFrame& frame, const HeatmapText& text);
 std::string encode_png(const Raster& raster);  // the PNG file's bytes
+// A PNG file's pixels (for checking what was written); throws self_e::Error.
+Raster decode_png(const std::string& bytes);
 std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& frame, const HeatmapText& text);
 
 // Axis labels: "512 MiB", "1.5 GiB"; "30 s", "2 min".
