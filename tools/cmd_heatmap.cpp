@@ -129,9 +129,11 @@ public:
                                  info.vm.name.empty() ? "" : " " + info.vm.name,
                                  format_bytes(layout.total_pages() * 4096));
         const double seconds = static_cast<double>(end.end_mono_ns - std::min(end.end_mono_ns, header.start_mono_ns)) / 1e9;
-        text.subtitle = fmt::format("recorded {} on {} ({}), {:.1f} s; {} accesses, {} KSM merges, {} COW breaks",
-                                    wall_time(header.start_real_ns), header.hostname, header.kernel_release,
-                                    seconds, map.totals().accesses, map.totals().merges, map.totals().cow_breaks);
+        text.subtitle = fmt::format("recorded {} on {} ({}), {:.1f} s", wall_time(header.start_real_ns),
+                                    header.hostname, header.kernel_release, seconds);
+        text.notes = {fmt::format("{} accesses", map.totals().accesses),
+                      fmt::format("{} KSM merges", map.totals().merges),
+                      fmt::format("{} COW breaks", map.totals().cow_breaks)};
         const std::string bytes = png ? encode_png(render_heatmap_raster(map, frame, text))
                                       : render_heatmap_svg(map, frame, text);
         std::ofstream out(output_, std::ios::binary | std::ios::trunc);

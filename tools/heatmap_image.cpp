@@ -152,7 +152,7 @@ struct Legend {
 };
 Legend legend_place(const HeatmapFrame& f)
 {
-    return {f.plot_x + f.plot_width + 22, f.plot_y + 16, std::min(f.plot_height - 80, 220)};
+    return {f.plot_x + f.plot_width + 22, f.plot_y + 16, std::clamp(f.plot_height - 130, 40, 220)};
 }
 // The bar's y for count c (max at the top).
 int legend_y(const Legend& l, std::uint32_t c, std::uint32_t max)
@@ -416,6 +416,8 @@ Raster render_heatmap_raster(const Heatmap& map, const HeatmapFrame& f, const He
     r.text(l.x + 20, ly + 13, "KSM merge", kInk);
     draw_marker(r, {l.x + 7, ly + 32, false});
     r.text(l.x + 20, ly + 29, "COW break", kInk);
+    for (std::size_t i = 0; i < text.notes.size(); ++i)
+        r.text(l.x, ly + 52 + 12 * static_cast<int>(i), text.notes[i], kInk);
     return r;
 }
 
@@ -518,6 +520,9 @@ std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& f, const 
                      l.x + 4, ly + 16.5, l.x + 7.5, ly + 13, hex_colour(kMergeColour), l.x + 20, ly + 20);
     s += fmt::format("<path d=\"M{} {}l6 6M{} {}l6 -6\" stroke=\"{}\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">COW break</text>\n",
                      l.x + 4, ly + 29, l.x + 4, ly + 35, hex_colour(kCowColour), l.x + 20, ly + 36);
+    for (std::size_t i = 0; i < text.notes.size(); ++i)
+        s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", l.x, ly + 58 + 14 * static_cast<int>(i),
+                         xml_escape(text.notes[i]));
     s += "</svg>\n";
     return s;
 }

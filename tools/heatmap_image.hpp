@@ -63,8 +63,9 @@ struct HeatmapFrame {
 HeatmapFrame heatmap_frame(int width, int height);
 
 struct HeatmapText {
-    std::string title;     // "VM 1 (pid 153, minivmm): 16 MiB of guest RAM"
-    std::string subtitle;  // when and where it was recorded, the totals
+    std::string title;               // "VM 1 (pid 153, minivmm): 16 MiB of guest RAM"
+    std::string subtitle;            // when and where it was recorded
+    std::vector<std::string> notes;  // under the legend: the totals
 };
 
 // The plot's pixel (x, y) from its top-left of the grid, without markers.

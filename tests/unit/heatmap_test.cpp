@@ -144,7 +144,7 @@ TEST_CASE("the PNG has the asked size, accessed cells coloured, idle ones white,
     map.add(merge(1, 900'000'000, 3000, 0x500));
     map.add(cow_break(1, 950'000'000, 3900, 0x500));
 
-    const std::string png = tool::encode_png(tool::render_heatmap_raster(map, frame, {"VM 1", "test"}));
+    const std::string png = tool::encode_png(tool::render_heatmap_raster(map, frame, {"VM 1", "test", {}}));
     const Decoded d = decode_png(png);
     CHECK(d.width == 640);
     CHECK(d.height == 400);
@@ -178,7 +178,7 @@ TEST_CASE("the SVG embeds the cells and draws axes, gaps, markers and legend as 
     map.add(fault(1, 1'000'000'000, 0x100, 1));
     map.add(merge(1, 60'000'000'000, 0x100010, 0x500));
     map.add(cow_break(1, 61'000'000'000, 0x100010, 0x500));
-    const std::string svg = tool::render_heatmap_svg(map, frame, {"VM 1 <test>", "sub"});
+    const std::string svg = tool::render_heatmap_svg(map, frame, {"VM 1 <test>", "sub", {"3 accesses"}});
     CHECK(svg.starts_with("<svg "));
     CHECK(svg.find("width=\"800\" height=\"500\"") != std::string::npos);
     CHECK(count(svg, "<image class=\"cells\"") == 1);
@@ -193,6 +193,7 @@ TEST_CASE("the SVG embeds the cells and draws axes, gaps, markers and legend as 
     CHECK(svg.find("VM 1 &lt;test&gt;") != std::string::npos);
     CHECK(svg.find("KSM merge") != std::string::npos);
     CHECK(svg.find("COW break") != std::string::npos);
+    CHECK(svg.find(">3 accesses</text>") != std::string::npos);
     CHECK(svg.size() < 64 * 1024);
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # self-e record, and reading the recording back: two minivmm VMs with the
-# same seed fault their pages in, KSM merges them, one rewrites some (COW
-# breaks), while `self-e record` and a live `self-e report --json` both watch
+# same seed fault their pages in, KSM merges them (the code pages too), one
+# rewrites some (COW breaks: the data pages, and the code page whose
+# parameters its VMM rewrites), while `self-e record` and a live `self-e report --json` both watch
 # every VM. Then `report --from` prints the live report (duration_s aside,
 # the only field that depends on when each was stopped), `trace --from`
 # prints one line per recorded event, and `heatmap` draws a PNG of the asked
@@ -109,7 +110,7 @@ else
 		sed -n 's/.*"ksm_across":\([0-9]*\).*"cow_breaks":\([0-9]*\).*/\1 \2/p' | head -n 1)
 	if ! cmp -s "$TMP/live.cmp" "$TMP/replay.cmp"; then
 		fail record/report-from "differs from the live report: $(diff "$TMP/live.cmp" "$TMP/replay.cmp" | head -n 12 | tr '\n' '|')"
-	elif [ "${shared% *}" -lt $((N - RW)) ] || [ "${shared#* }" != $RW ]; then
+	elif [ "${shared% *}" -lt $((N - RW)) ] || [ "${shared#* }" -lt $RW ]; then
 		fail record/report-from "VM $A ksm_across and cow_breaks '$shared', want at least $((N - RW)) and $RW"
 	else
 		pass record/report-from
@@ -208,7 +209,7 @@ if vm_wait_start rc; then
 	rc=$?
 	n=$(self-e trace --from "$TMP/rc.sefr" --type fault 2>/dev/null | wc -l)
 	if [ $rc = 0 ] && grep -q "every VM ended" "$TMP/rc.err" && [ "$n" -ge 33 ] &&
-		self-e trace --from "$TMP/rc.sefr" | tail -n 1 | grep -q "type=vm_destroy"; then
+		self-e trace --from "$TMP/rc.sefr" 2>/dev/null | tail -n 1 | grep -q "type=vm_destroy"; then
 		pass record/pid-ends
 	else
 		fail record/pid-ends "exit $rc, $n faults: $(cat "$TMP/rc.err")"
