@@ -219,6 +219,37 @@ else
 	vm_kill rc
 fi
 
+# --- a recording of every VM takes in the VMs created while it runs --------
+self-e record -o "$TMP/rn.sefr" --duration 120 2>"$TMP/rn.err" &
+r=$!
+_i=0
+while ! grep -q "recording" "$TMP/rn.err" && [ $_i -lt 300 ]; do
+	_i=$((_i + 1))
+	sleep 0.1
+done
+vm_start rn --mem 4 --pages 32 --fill seed:4 --hold 0 --wait-start
+if vm_wait_start rn && wait_readers rn 1 30; then
+	N_ID=$(vmid_of rn)
+	kill -CONT "$rn_pid"
+	wait "$rn_pid"
+	sleep 1
+	kill -INT "$r"
+	wait "$r"
+	rc=$?
+	n=$(self-e trace --from "$TMP/rn.sefr" --vm "$N_ID" --type fault 2>/dev/null | grep -c " type=fault ")
+	last=$(self-e trace --from "$TMP/rn.sefr" --vm "$N_ID" 2>/dev/null | tail -n 1)
+	if [ $rc = 0 ] && [ "$n" -ge 33 ] && echo "$last" | grep -q "type=vm_destroy"; then
+		pass record/new-vm
+	else
+		fail record/new-vm "exit $rc, VM $N_ID: $n faults (want >= 33), last line '$last': $(cat "$TMP/rn.err")"
+	fi
+else
+	fail record/new-vm "the recorder did not attach to the new VM: readers $(readers_of rn); $(cat "$TMP/rn.err")"
+	kill -INT "$r"
+	wait "$r"
+	vm_kill rn
+fi
+
 for v in ra rb; do
 	vm_end $v
 done
