@@ -40,12 +40,9 @@ public:
     void declare(CLI::App& app) override
     {
         app.add_option("-o,--output", path_, "the file to write")->required();
-        auto* vm = app.add_option("--vm", vm_ids_, "record this VM id (repeatable; see `self-e list`)")
-                       ->check(CLI::Range(1, 65535));
-        auto* pid = app.add_option("--pid", pids_, "record the VM of this process (repeatable)")
-                        ->check(CLI::PositiveNumber);
-        (void)vm;
-        (void)pid;
+        app.add_option("--vm", vm_ids_, "record this VM id (repeatable; see `self-e list`)")
+            ->check(CLI::Range(1, 65535));
+        app.add_option("--pid", pids_, "record the VM of this process (repeatable)")->check(CLI::PositiveNumber);
         app.add_option("--duration", duration_s_, "stop after this many seconds (default: until told or the VMs end)")
             ->check(CLI::Range(0.0, 31.0 * 86400.0));
         app.add_option("--type", types_, "only these event types, comma-separated (" + event_type_names() +
@@ -115,10 +112,11 @@ public:
         std::uint64_t ended = 0;
         for (const RecordedVmState& vm : recorder.vms())
             ended += vm.ended;
-        fmt::print(stderr, "self-e record: {}: {} events of {} VM(s) ({} ended) in {:.1f} s, {} ({}){}\n", path_,
-                   recorder.events_written(), recorder.vms().size(), ended,
+        fmt::print(stderr, "self-e record: {}: {} events of {} VM(s) ({} ended) in {:.1f} s, {} ({}), {} dropped{}\n",
+                   path_, recorder.events_written(), recorder.vms().size(), ended,
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                   format_bytes(recorder.file_bytes()), recorder.file_bytes(),
+                   format_bytes(recorder.file_bytes()), recorder.file_bytes(), recorder.dropped(),
+                   recorder.dropped() ? " (the ring was full; try a larger --ring)" : "",
                    all_ended ? "; every VM ended" : "");
         return kExitOk;
     }

@@ -130,6 +130,9 @@ private:
     {
         const auto in = open_recording(path);
         RecordReader reader(*in, path);
+        if (reader.header().event_mask)
+            fmt::print(stderr, "self-e report: {} was recorded with only some event types (--type, mask {:#x}): "
+                               "the report misses the others\n", path, reader.header().event_mask);
         Aggregator aggregator(WatchOptions{}.aggregator);
         std::optional<std::uint16_t> only;
         if (vm_id_)

@@ -237,8 +237,8 @@ private:
     {
         const auto in = open_recording(path);
         RecordReader reader(*in, path);
-        if (reader.header().event_mask && mask & ~reader.header().event_mask)
-            fmt::print(stderr, "self-e trace: {} was recorded with only some event types (mask {:#x})\n",
+        if (reader.header().event_mask)
+            fmt::print(stderr, "self-e trace: {} was recorded with only some event types (--type, mask {:#x})\n",
                        path, reader.header().event_mask);
         std::map<std::uint16_t, std::vector<Memslot>> slots, pending;
         for (const RecordedVm& vm : reader.header().vms)

@@ -454,8 +454,8 @@ std::string render_heatmap_svg(const Heatmap& map, const HeatmapFrame& f, const 
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
         "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n",
         f.width, f.height);
-    s += fmt::format("<text x=\"4\" y=\"18\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", xml_escape(text.title));
-    s += fmt::format("<text x=\"4\" y=\"34\">{}</text>\n", xml_escape(text.subtitle));
+    s += fmt::format("<text x=\"4\" y=\"16\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", xml_escape(text.title));
+    s += fmt::format("<text x=\"4\" y=\"30\">{}</text>\n", xml_escape(text.subtitle));
     // The cells, one pixel each, as an embedded PNG.
     s += fmt::format("<image class=\"cells\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" preserveAspectRatio=\"none\" "
                      "style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{}\"/>\n",

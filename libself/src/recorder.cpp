@@ -50,7 +50,7 @@ Recorder::Recorder(const std::string& path, const std::vector<AttachTarget>& tar
     // Everything the rings hold so far happened before the snapshots.
     drain();
     for (std::size_t i = 0; i < vms_.size(); ++i)
-        seed(i, header.vms[i]);
+        seed(header.vms[i]);
     seeded_ns_ = monotonic_ns();
     writer_->flush();
 }
@@ -77,7 +77,7 @@ RecordedVm Recorder::attach(const AttachTarget& target)
     return vm;
 }
 
-void Recorder::seed(std::size_t index, const RecordedVm& vm)
+void Recorder::seed(const RecordedVm& vm)
 {
     SeedStart start;
     start.vm_id = vm.vm_id;
@@ -98,7 +98,6 @@ void Recorder::seed(std::size_t index, const RecordedVm& vm)
             writer_->write_pages(vm.vm_id, first, seen);
         });
     }
-    (void)index;
 }
 
 void Recorder::drain()
@@ -151,7 +150,7 @@ void Recorder::follow_new_vms()
         writer_->write_vm(vm);
         drain();
         try {
-            seed(vms_.size() - 1, vm);
+            seed(vm);
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::no_such_process)
                 throw;
@@ -198,6 +197,7 @@ void Recorder::finish()
             s.dropped = stats.dropped;
         } catch (const Error&) {
         }
+        dropped_ += s.dropped;
         end.vms.push_back(s);
     }
     writer_->finish(end);

@@ -51,11 +51,13 @@ public:
     std::uint64_t events_written() const noexcept { return writer_->events_written(); }
     std::uint64_t file_bytes() const noexcept { return writer_->file_bytes(); }
     const std::vector<RecordedVmState>& vms() const noexcept { return vms_; }
+    // Events the module dropped for our rings (ring full), after finish().
+    std::uint64_t dropped() const noexcept { return dropped_; }
 
 private:
     RecordedVm attach(const AttachTarget& target);
     void drain();
-    void seed(std::size_t index, const RecordedVm& vm);
+    void seed(const RecordedVm& vm);
     void follow_new_vms();
 
     RecorderOptions options_;
@@ -66,6 +68,7 @@ private:
     std::unique_ptr<RecordWriter> writer_;
     std::vector<Event> batch_;
     std::uint64_t seeded_ns_ = 0;
+    std::uint64_t dropped_ = 0;
 };
 
 // CLOCK_MONOTONIC and CLOCK_REALTIME in ns.
