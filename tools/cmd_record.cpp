@@ -112,7 +112,7 @@ public:
         std::uint64_t ended = 0;
         for (const RecordedVmState& vm : recorder.vms())
             ended += vm.ended;
-        fmt::print(stderr, "self-e record: {}: {} events of {} VM(s) ({} ended) in {:.1f} s, {} ({}), {} dropped{}\n",
+        fmt::print(stderr, "self-e record: {}: {} events of {} VM(s) ({} ended) in {:.1f} s, {} ({}), {} dropped{}{}\n",
                    path_, recorder.events_written(), recorder.vms().size(), ended,
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                    format_bytes(recorder.file_bytes()), recorder.file_bytes(), recorder.dropped(),
