@@ -56,8 +56,8 @@ public:
         app.add_option("-o,--output", output_, "the picture to write: NAME.png or NAME.svg")->required();
         app.add_option("--vm", vm_id_, "the VM to draw (needed when the recording holds several)")
             ->check(CLI::Range(1, 65535));
-        app.add_option("--width", width_, "picture width in pixels (default 1200)")->check(CLI::Range(320, 8192));
-        app.add_option("--height", height_, "picture height in pixels (default 800)")->check(CLI::Range(200, 8192));
+        app.add_option("--width", width_, "picture width in pixels (default 1200)")->check(CLI::Range(320, 4096));
+        app.add_option("--height", height_, "picture height in pixels (default 800)")->check(CLI::Range(200, 4096));
         // For tests: after writing a PNG, read it back and print the colour of
         // these pixels ("probe X,Y #rrggbb"), so a script without an image
         // decoder can check the file.

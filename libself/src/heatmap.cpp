@@ -99,16 +99,15 @@ void Heatmap::count_access(std::uint32_t column, std::uint64_t page_index)
     ++totals_.accesses;
 }
 
-void Heatmap::bump(std::vector<std::uint32_t>& grid, std::uint32_t column, std::uint64_t gfn,
-                   std::uint64_t& total)
+void Heatmap::bump(std::vector<std::uint8_t>& grid, std::uint32_t column, std::uint64_t gfn, std::uint64_t& total)
 {
     const auto index = layout_.index_of(gfn);
     if (!index) {
         ++totals_.outside;
         return;
     }
-    std::uint32_t& c = grid[cell(column, row_of(*index))];
-    if (c != UINT32_MAX)
+    std::uint8_t& c = grid[cell(column, row_of(*index))];
+    if (c != UINT8_MAX)
         ++c;
     ++total;
 }

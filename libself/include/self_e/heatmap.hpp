@@ -1,7 +1,8 @@
 // Binning a VM's memory accesses into a grid: time on one axis, guest-
 // physical address on the other, for `self-e heatmap`. Memory and work are
 // bounded by the grid, not by the recording: a 16 GiB guest over an hour
-// bins into columns x rows cells whatever the number of events.
+// bins into columns x rows cells whatever the number of events (6 bytes a
+// cell).
 //
 // Address axis: the guest-RAM ranges (address space 0 memslots, overlapping
 // or adjacent ones merged) in gfn order, concatenated with the gaps between
@@ -14,8 +15,8 @@
 //                of every row it spans); an ACCESS sample is one access of
 //                gfn + i for each set bit i of its bitmap, at its ts.
 //                Prefetches and SMM events are not accesses.
-//   merges       KSM_MERGE and KSM_ZERO events
-//   cow_breaks   COW_BREAK events
+//   merges       KSM_MERGE and KSM_ZERO events (per cell, up to 255)
+//   cow_breaks   COW_BREAK events (per cell, up to 255)
 // Events of other VMs, or of gfns outside guest RAM, count in `outside`.
 #pragma once
 
@@ -99,14 +100,14 @@ private:
         return static_cast<std::size_t>(row) * columns_ + column;
     }
     void count_access(std::uint32_t column, std::uint64_t page_index);
-    void bump(std::vector<std::uint32_t>& grid, std::uint32_t column, std::uint64_t gfn,
-              std::uint64_t& total);
+    void bump(std::vector<std::uint8_t>& grid, std::uint32_t column, std::uint64_t gfn, std::uint64_t& total);
 
     HeatmapLayout layout_;
     std::uint16_t vm_id_;
     std::uint64_t t0_, t1_;
     std::uint32_t columns_, rows_;
-    std::vector<std::uint32_t> accesses_, merges_, cow_breaks_;
+    std::vector<std::uint32_t> accesses_;
+    std::vector<std::uint8_t> merges_, cow_breaks_;  // markers: counts saturate at 255
     std::uint32_t max_accesses_ = 0;
     HeatmapTotals totals_;
 };
