@@ -29,7 +29,9 @@ constexpr const char* kFooter =
     "FILE, zstd-compressed, with a header: format version, clock (monotonic with\n"
     "a wall-clock pair), kernel, page size, each VM's id, pid, name and memslots.\n"
     "Stops after --duration seconds, on SIGINT/SIGTERM, or (with --vm/--pid) when\n"
-    "every recorded VM has ended. Read it back with `self-e report --from FILE`,\n"
+    "every recorded VM has ended. With --sample-interval, the module also samples\n"
+    "which pages each VM accesses (working set; see `self-e report --help`).\n"
+    "Read it back with `self-e report --from FILE`,\n"
     "`self-e trace --from FILE` and `self-e heatmap FILE`. Layout: README, \"Recordings\".\n"
     "Needs self_e.ko and root (CAP_SYS_ADMIN).\n"
     "Exit status: 0 success, 1 failure (no such VM, module not loaded, need root,\n"
@@ -49,6 +51,14 @@ public:
                                              "); `report --from` then sees only these")
             ->delimiter(',');
         app.add_option("--ring", ring_kib_, "ring size per VM in KiB (default 4096)")->check(CLI::Range(64, 1 << 20));
+        app.add_option("--sample-interval", sample_ms_,
+                       fmt::format("sample the VMs' page accesses every MS ms ({}..{}): `access` events, "
+                                   "the working set in `report --from`, the heatmap's accesses",
+                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
+            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
+        app.add_option("--sample-budget", sample_budget_,
+                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
+            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
         app.footer(kFooter);
     }
 
@@ -60,6 +70,8 @@ public:
         } catch (const Error& e) {
             throw UsageError(std::string("--type: ") + e.what());
         }
+        if (sample_budget_ && !sample_ms_)
+            throw UsageError("--sample-budget needs --sample-interval");
         catch_stop_signals();
 
         std::vector<AttachTarget> targets;
@@ -79,6 +91,7 @@ public:
         RecorderOptions options;
         options.event_mask = mask;
         options.ring_bytes = ring_kib_ * 1024;
+        options.sampling = {std::chrono::milliseconds(sample_ms_), sample_budget_};
         Recorder recorder(path_, targets, options, std::move(listener));
         const bool tty = ::isatty(STDERR_FILENO);
         fmt::print(stderr, "self-e record: recording {} VM(s){} to {}{}\n", recorder.vms().size(),
@@ -128,6 +141,8 @@ private:
     std::optional<double> duration_s_;
     std::vector<std::string> types_;
     std::uint32_t ring_kib_ = 4096;
+    std::uint32_t sample_ms_ = 0;
+    std::uint32_t sample_budget_ = 0;
 };
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace self_e {
 
 namespace {
 
-constexpr std::size_t kFixedHeaderBytes = 56;
+constexpr std::size_t kFixedHeaderBytes = 64;
 constexpr std::uint32_t kMaxHeaderBytes = 16u << 20;
 constexpr std::size_t kMaxString = 4096;
 constexpr std::uint32_t kMaxSlots = 1u << 16;
@@ -317,6 +317,8 @@ RecordWriter::RecordWriter(const std::string& path, const RecordHeader& header, 
     put_u64(h, header.start_mono_ns);
     put_u64(h, header.start_real_ns);
     put_u64(h, header.event_mask);
+    put_u32(h, header.sample_interval_ms);
+    put_u32(h, header.sample_budget_pages);
     put_str(h, header.kernel_release);
     put_str(h, header.hostname);
     put_u32(h, static_cast<std::uint32_t>(header.vms.size()));
@@ -553,6 +555,8 @@ void RecordReader::read_header()
     header_.start_mono_ns = c.u64("start monotonic time");
     header_.start_real_ns = c.u64("start realtime");
     header_.event_mask = c.u64("event mask");
+    header_.sample_interval_ms = c.u32("sampling interval");
+    header_.sample_budget_pages = c.u32("sampling budget");
     header_.kernel_release = c.str("kernel release");
     header_.hostname = c.str("host name");
     const std::uint32_t nvms = c.count(26, kMaxSlots, "header VMs");

@@ -39,6 +39,8 @@ Recorder::Recorder(const std::string& path, const std::vector<AttachTarget>& tar
     header.start_real_ns = realtime_ns();
     header.page_size = static_cast<std::uint32_t>(host_page_size());
     header.event_mask = options_.event_mask;
+    header.sample_interval_ms = static_cast<std::uint32_t>(options_.sampling.interval.count());
+    header.sample_budget_pages = options_.sampling.budget_pages;
     utsname uts{};
     if (::uname(&uts) == 0) {
         header.kernel_release = uts.release;
@@ -58,6 +60,8 @@ Recorder::Recorder(const std::string& path, const std::vector<AttachTarget>& tar
 RecordedVm Recorder::attach(const AttachTarget& target)
 {
     sessions_.emplace_back(target, AttachOptions{options_.event_mask, options_.ring_bytes, options_.watermark});
+    if (options_.sampling.interval.count())
+        sessions_.back().set_sampling(options_.sampling);
     const VmInfo info = sessions_.back().vm_info();
     RecordedVm vm;
     vm.vm_id = static_cast<std::uint16_t>(info.vm_id);

@@ -74,6 +74,8 @@ Sample sample()
     s.header.start_real_ns = 1'790'000'000'000'000'000;
     s.header.page_size = 4096;
     s.header.event_mask = 0;
+    s.header.sample_interval_ms = 250;
+    s.header.sample_budget_pages = 4096;
     s.header.kernel_release = "6.1.0-test";
     s.header.hostname = "host";
     s.header.vms = {test_vm(1, 101), test_vm(2, 102)};
@@ -173,6 +175,8 @@ TEST_CASE("a recording reads back as written", "[record]")
     CHECK(rec.header.start_real_ns == s.header.start_real_ns);
     CHECK(rec.header.page_size == 4096);
     CHECK(rec.header.abi_version == SELF_E_ABI_VERSION);
+    CHECK(rec.header.sample_interval_ms == 250);
+    CHECK(rec.header.sample_budget_pages == 4096);
     CHECK(rec.header.kernel_release == "6.1.0-test");
     CHECK(rec.header.hostname == "host");
     REQUIRE(rec.header.vms.size() == 2);

@@ -21,7 +21,9 @@
 //    40   8  start, CLOCK_REALTIME ns    } so ts_ns - start_mono + start_real
 //                                           is wall time
 //    48   8  event mask the rings were attached with (0: every type)
-//    56      str kernel release (uname -r), str host name
+//    56   4  access sampling interval in ms (0: not sampled), 60 4 its
+//            budget in pages a pass (0: the module's default)
+//    64      str kernel release (uname -r), str host name
 //            u32 VM count, [count] vm   (the VMs attached at the start)
 //   body: one zstd stream (frames follow each other) of records
 //     u32 tag, u32 payload length, payload:
@@ -111,6 +113,8 @@ struct RecordHeader {
     std::uint64_t start_mono_ns = 0;
     std::uint64_t start_real_ns = 0;
     std::uint64_t event_mask = 0;  // 0: every type
+    std::uint32_t sample_interval_ms = 0;  // access sampling asked for (0: none)
+    std::uint32_t sample_budget_pages = 0;
     std::string kernel_release;
     std::string hostname;
     std::vector<RecordedVm> vms;  // attached at the start

@@ -22,6 +22,9 @@ struct RecorderOptions {
     std::uint64_t event_mask = 0;  // SELF_E_EVENT_MASK() bits; 0 = every type
     std::uint32_t ring_bytes = 4u << 20;
     std::uint32_t watermark = 64;
+    // Access sampling of every VM while recorded (interval 0: none), as
+    // WatchOptions::sampling: ACCESS and SAMPLE records in the file.
+    SamplingSettings sampling;
 };
 
 struct RecordedVmState {

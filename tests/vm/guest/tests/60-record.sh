@@ -250,6 +250,47 @@ else
 	vm_kill rn
 fi
 
+# --- with access sampling: a looping guest's pages, sampled over time -------
+# minivmm --loop reads data pages 0, 4, ..., 28 (gfn 0x100 on) over and over;
+# a pass every 100 ms puts their accesses in the recording, and in the
+# heatmap as a line along the time axis at the data pages' address.
+vm_start rs --mem 4 --pages 64 --fill unique --no-merge --loop 600 --loop-pages 8 --loop-stride 4
+if vm_wait_event rs halted 60; then
+	self-e record -o "$TMP/rs.sefr" --pid "$rs_pid" --sample-interval 100 --duration 4 2>"$TMP/rs.err"
+	rc=$?
+	kill -USR1 "$rs_pid"
+	wait "$rs_pid"
+	acc=$(self-e trace --from "$TMP/rs.sefr" --type access 2>/dev/null | grep -c " gfn=0x100 bitmap=0x11111111")
+	self-e report --from "$TMP/rs.sefr" --json >"$TMP/rs.json" 2>&1
+	ws=$(tr -d ' \n' <"$TMP/rs.json" | sed -n 's/.*"working_set_pages":{"1":\([0-9]*\).*/\1/p')
+	self-e heatmap "$TMP/rs.sefr" -o "$TMP/rs.png" --width 640 --height 400 2>"$TMP/rs-hm.err"
+	geo=$(sed -n 's/.*plot at \([0-9]*\),\([0-9]*\) \([0-9]*\)x\([0-9]*\),.*/\1 \2 \3 \4/p' "$TMP/rs-hm.err")
+	set -- $geo
+	px=$1 py=$2 pw=$3 ph=$4
+	loop_y=$((py + ph - 1 - 256 * ph / 1024))
+	idle_y=$((py + ph - 1 - 800 * ph / 1024))
+	probes=
+	x=$px
+	while [ $x -lt $((px + pw)) ]; do
+		probes="$probes --probe $x,$loop_y --probe $x,$idle_y"
+		x=$((x + 1))
+	done
+	self-e heatmap "$TMP/rs.sefr" -o "$TMP/rs.png" --width 640 --height 400 $probes >"$TMP/rs.probes" 2>/dev/null
+	hot=$(grep " *,$loop_y #" "$TMP/rs.probes" | grep -vc '#ffffff')
+	idle=$(grep " *,$idle_y #" "$TMP/rs.probes" | grep -vc '#ffffff')
+	echo "# sampled: $acc access records of the loop's block, working set $ws pages; heatmap line $loop_y: $hot of $pw columns, idle line: $idle"
+	if [ $rc != 0 ] || [ "${acc:-0}" -lt 10 ] || [ -z "$ws" ] || [ "$ws" -lt 8 ]; then
+		fail record/sampled "exit $rc, $acc access records with the loop's bitmap (want >= 10), working set '$ws': $(cat "$TMP/rs.err") $(head -c 200 "$TMP/rs.json")"
+	elif [ "$hot" -lt 10 ] || [ "$idle" != 0 ]; then
+		fail record/sampled "heatmap: $hot coloured columns on the loop's line (want >= 10), $idle on an idle line (want 0)"
+	else
+		pass record/sampled
+	fi
+else
+	fail record/sampled "minivmm --loop did not start: $(cat "$TMP/rs.err")"
+	vm_kill rs
+fi
+
 for v in ra rb; do
 	vm_end $v
 done
