@@ -1,6 +1,7 @@
 // self-e heatmap: a picture of a recorded VM's memory accesses over time.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iterator>
@@ -29,7 +30,8 @@ constexpr const char* kFooter =
     "fault is one access, a working-set sample (`access` event) one per page it\n"
     "marks. KSM merges are green +, COW breaks red x. The output's extension\n"
     "chooses the format: .png or .svg. --width and --height are the whole\n"
-    "picture's; the plot gets what the labels leave, one cell per pixel.\n"
+    "picture's; the plot gets what the labels leave, one cell per pixel (a\n"
+    "column no shorter than the sampling interval of a `record --sample-interval`).\n"
     "Exit status: 0 success, 1 failure (unreadable recording, no such VM in it,\n"
     "cannot write), 2 bad command line.";
 
@@ -112,8 +114,16 @@ public:
                         fmt::format("{}: VM {} has no guest-RAM memslots to draw", input_, *vm_id_));
 
         // Pass 2: the events into the grid.
-        Heatmap map(layout, info.vm.vm_id, header.start_mono_ns, end.end_mono_ns,
-                    static_cast<std::uint32_t>(frame.plot_width), static_cast<std::uint32_t>(frame.plot_height));
+        // One column a pixel, but none shorter than the sampling interval: a
+        // sample then lands in every column, not in one of many.
+        std::uint32_t columns = static_cast<std::uint32_t>(frame.plot_width);
+        if (header.sample_interval_ms && end.end_mono_ns > header.start_mono_ns) {
+            const std::uint64_t interval_ns = std::uint64_t{header.sample_interval_ms} * 1'000'000;
+            const std::uint64_t by_interval = (end.end_mono_ns - header.start_mono_ns + interval_ns - 1) / interval_ns;
+            columns = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(by_interval, 1, columns));
+        }
+        Heatmap map(layout, info.vm.vm_id, header.start_mono_ns, end.end_mono_ns, columns,
+                    static_cast<std::uint32_t>(frame.plot_height));
         {
             const auto in = open_recording(input_);
             RecordReader reader(*in, input_);

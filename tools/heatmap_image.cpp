@@ -250,7 +250,8 @@ std::string xml_escape(const std::string& s)
 
 Rgb heat_colour(std::uint32_t count, std::uint32_t max) noexcept
 {
-    static constexpr Rgb stops[] = {{198, 219, 239}, {107, 174, 214}, {33, 113, 181}, {8, 48, 107}, {40, 0, 70}};
+    // Even one access is a clear blue on the white of no access.
+    static constexpr Rgb stops[] = {{130, 180, 225}, {66, 146, 198}, {33, 113, 181}, {8, 48, 107}, {40, 0, 70}};
     if (count == 0)
         return kEmptyColour;
     const double t = max > 1 ? std::log(static_cast<double>(count)) / std::log(static_cast<double>(max)) : 1.0;
