@@ -59,10 +59,12 @@ Recorder::Recorder(const std::string& path, const std::vector<AttachTarget>& tar
 
 RecordedVm Recorder::attach(const AttachTarget& target)
 {
-    sessions_.emplace_back(target, AttachOptions{options_.event_mask, options_.ring_bytes, options_.watermark});
+    // Kept only once everything about it is known: sessions_ and vms_ stay
+    // parallel even when a VM ends while we attach.
+    DeviceSession session(target, AttachOptions{options_.event_mask, options_.ring_bytes, options_.watermark});
     if (options_.sampling.interval.count())
-        sessions_.back().set_sampling(options_.sampling);
-    const VmInfo info = sessions_.back().vm_info();
+        session.set_sampling(options_.sampling);
+    const VmInfo info = session.vm_info();
     RecordedVm vm;
     vm.vm_id = static_cast<std::uint16_t>(info.vm_id);
     vm.pid = info.pid;
@@ -77,6 +79,7 @@ RecordedVm Recorder::attach(const AttachTarget& target)
     } catch (const Error&) {
         // The process is going; its events still say so.
     }
+    sessions_.push_back(std::move(session));
     vms_.push_back({vm.vm_id, vm.pid, false});
     return vm;
 }
