@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config	# user space and Kbuild (gcc-12 = Debian's kernels' compiler)
 	libfmt-dev libnl-3-dev libnl-genl-3-dev	# libself and the tools
+	libzstd-dev libpng-dev			# recordings (zstd), heatmap PNGs
 	catch2					# unit tests
 	libcli11-dev nlohmann-json3-dev		# self-e: argument parsing, JSON (header-only, so static builds work)
 	libcpp-httplib-dev dpkg-dev		# self-e export's HTTP (static builds: its Debian source, dpkg-source)

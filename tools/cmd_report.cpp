@@ -12,6 +12,8 @@
 #include "self_e/aggregate_report.hpp"
 #include "self_e/control.hpp"
 #include "self_e/error.hpp"
+#include "self_e/record_file.hpp"
+#include "self_e/replay.hpp"
 #include "self_e/watcher.hpp"
 #include "stop_signals.hpp"
 
@@ -36,7 +38,11 @@ constexpr const char* kFooter =
     "Where the kernel's KPF_KSM cannot be trusted (Debian's 6.12.95), the snapshot\n"
     "takes guest pages mapped more than once for KSM pages; a KSM page with one\n"
     "mapping left then counts as private until events say otherwise.\n"
-    "Needs self_e.ko and root (CAP_SYS_ADMIN); `self-e snapshot` works without the module.\n"
+    "With --from FILE, reads a recording (`self-e record`) instead: its snapshots\n"
+    "and events go through the same steps, so the report is the one a live report\n"
+    "attached when the recording started and ended when it stopped would print.\n"
+    "Needs self_e.ko and root (CAP_SYS_ADMIN), but not with --from; `self-e snapshot`\n"
+    "works without the module.\n"
     "Exit status: 0 success, 1 failure (no such VM, module not loaded, need root), 2 bad command line.";
 
 class ReportCommand final : public Command {
@@ -48,8 +54,8 @@ public:
         app.add_option("--pid", pid_, "report on the VM of this process only")
             ->check(CLI::PositiveNumber)
             ->excludes(vm);
-        app.add_option("--duration", duration_s_, "seconds to follow events after the snapshot")
-            ->check(CLI::Range(0.0, 86400.0));
+        auto* duration = app.add_option("--duration", duration_s_, "seconds to follow events after the snapshot")
+                             ->check(CLI::Range(0.0, 86400.0));
         app.add_flag("--json", json_, "print JSON (keys in tools/report_output.hpp)");
         app.add_option("--sample-interval", sample_ms_,
                        fmt::format("sample the VMs' page accesses every MS ms while watching ({}..{}): "
@@ -59,6 +65,11 @@ public:
         app.add_option("--sample-budget", sample_budget_,
                        fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
             ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        app.add_option("--from", from_, "report on a recording (`self-e record -o FILE`) instead of live VMs")
+            ->excludes("--pid")
+            ->excludes(duration)
+            ->excludes("--sample-interval")
+            ->excludes("--sample-budget");
         app.footer(kFooter);
     }
 
@@ -66,6 +77,8 @@ public:
     {
         if (sample_budget_ && !sample_ms_)
             throw UsageError("--sample-budget needs --sample-interval");
+        if (from_)
+            return run_from_file(*from_);
         catch_stop_signals();
         std::vector<AttachTarget> targets;
         if (vm_id_)
@@ -98,22 +111,51 @@ public:
         const ReportContext context{
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
             watcher.dropped()};
-        const AggregateReport report = make_report(watcher.aggregator());
+        print(make_report(watcher.aggregator()), context);
+        return kExitOk;
+    }
+
+private:
+    void print(const AggregateReport& report, const ReportContext& context) const
+    {
         if (json_)
             fmt::print("{}\n", report_to_json(report, context).dump(2));
         else
             fmt::print("{}", report_to_text(report, context));
         std::fflush(stdout);
+    }
+
+    // The recording's snapshots and events through a Watcher's steps.
+    int run_from_file(const std::string& path)
+    {
+        const auto in = open_recording(path);
+        RecordReader reader(*in, path);
+        if (reader.header().event_mask)
+            fmt::print(stderr, "self-e report: {} was recorded with only some event types (--type, mask {:#x}): "
+                               "the report misses the others\n", path, reader.header().event_mask);
+        Aggregator aggregator(WatchOptions{}.aggregator);
+        std::optional<std::uint16_t> only;
+        if (vm_id_)
+            only = static_cast<std::uint16_t>(*vm_id_);
+        const ReplayResult replayed = replay(reader, aggregator, only);
+        if (vm_id_ && replayed.vm_ids.empty())
+            throw Error(ErrorKind::no_such_process, fmt::format("{}: no VM {} in the recording", path, *vm_id_));
+        ReportContext context;
+        if (replayed.end.end_mono_ns > replayed.end.seeded_mono_ns)
+            context.duration_s = static_cast<double>(replayed.end.end_mono_ns - replayed.end.seeded_mono_ns) / 1e9;
+        for (const VmEndStats& s : replayed.end.vms)
+            context.dropped += s.dropped;
+        print(make_report(aggregator), context);
         return kExitOk;
     }
 
-private:
     std::optional<std::uint32_t> vm_id_;
     std::optional<pid_t> pid_;
     double duration_s_ = 1.0;
     bool json_ = false;
     std::uint32_t sample_ms_ = 0;
     std::uint32_t sample_budget_ = 0;
+    std::optional<std::string> from_;
 };
 
 }  // namespace

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <type_traits>
+#include <variant>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -14,6 +17,7 @@
 #include "self_e/device.hpp"
 #include "self_e/error.hpp"
 #include "self_e/event.hpp"
+#include "self_e/record_file.hpp"
 #include "self_e/text_stream.hpp"
 #include "self_e_text.h"
 #include "stop_signals.hpp"
@@ -30,6 +34,8 @@ constexpr const char* kFooter =
     "A `type=lost count=N` line marks where the ring was full and N events were\n"
     "dropped (a larger --ring helps); the total goes to stderr at the end.\n"
     "Runs until SIGINT/SIGTERM or, with --vm/--pid, until the VM ends.\n"
+    "--from FILE prints a recording (`self-e record`) instead, every VM or --vm's,\n"
+    "the lines --vm would have printed live (hvas from the recorded memslots).\n"
     "Needs self_e.ko and root (CAP_SYS_ADMIN).\n"
     "Exit status: 0 success, 1 failure (no such VM, module not loaded, need root), 2 bad command line.";
 
@@ -110,6 +116,11 @@ public:
                                    "covered over several passes",
                                    SELF_E_SAMPLE_DEFAULT_BUDGET))
             ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        app.add_option("--from", from_, "print the events of a recording (`self-e record -o FILE`)")
+            ->excludes(pid)
+            ->excludes("--ring")
+            ->excludes("--sample-interval")
+            ->excludes("--sample-budget");
         // For tests: another device node.
         app.add_option("--device", device_)->group("");
         app.footer(kFooter);
@@ -129,7 +140,9 @@ public:
             throw UsageError("--sample-budget needs --sample-interval");
         catch_stop_signals();
         EventPrinter printer(json_);
-        if (vm_id_ || pid_)
+        if (from_)
+            trace_file(*from_, mask, printer);
+        else if (vm_id_ || pid_)
             trace_one(mask, printer);
         else
             trace_all(mask, printer);
@@ -217,6 +230,66 @@ private:
         report_end("all VMs", printer, stats);
     }
 
+    // A recording's events as trace_one() printed them live: each drain
+    // sorted by time; hvas from the memslots the recorder read after a
+    // drain that held MEMSLOT events, taken on at the first one printed.
+    void trace_file(const std::string& path, std::uint64_t mask, EventPrinter& printer)
+    {
+        const auto in = open_recording(path);
+        RecordReader reader(*in, path);
+        if (reader.header().event_mask)
+            fmt::print(stderr, "self-e trace: {} was recorded with only some event types (--type, mask {:#x})\n",
+                       path, reader.header().event_mask);
+        std::map<std::uint16_t, std::vector<Memslot>> slots, pending;
+        for (const RecordedVm& vm : reader.header().vms)
+            slots[vm.vm_id] = vm.memslots;
+        bool found = !vm_id_;
+        for (const RecordedVm& vm : reader.header().vms)
+            found |= vm.vm_id == vm_id_;
+        std::uint64_t dropped = 0;
+        std::vector<Event> batch;
+        while (auto item = reader.next()) {
+            if (stop_requested())
+                break;
+            if (auto* added = std::get_if<VmAdded>(&*item)) {
+                slots[added->vm.vm_id] = added->vm.memslots;
+                found |= added->vm.vm_id == vm_id_;
+            } else if (auto* update = std::get_if<MemslotUpdate>(&*item)) {
+                pending[update->vm_id] = update->memslots;
+            } else if (auto* events = std::get_if<EventBatch>(&*item)) {
+                batch.clear();
+                for (const Event& ev : events->events)
+                    if ((!vm_id_ || ev.vm_id == vm_id_) && (!mask || (mask & SELF_E_EVENT_MASK(ev.type))))
+                        batch.push_back(ev);
+                std::stable_sort(batch.begin(), batch.end(),
+                                 [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+                for (const Event& ev : batch) {
+                    if (ev.type == SELF_E_EV_MEMSLOT) {
+                        if (auto it = pending.find(ev.vm_id); it != pending.end()) {
+                            slots[ev.vm_id] = std::move(it->second);
+                            pending.erase(it);
+                        }
+                    }
+                    const std::string line = format_event_line(ev, hva_of(slots[ev.vm_id], ev));
+                    if (ev.type == SELF_E_EV_LOST)
+                        printer.print_lost(line, ev.arg);
+                    else
+                        printer.print_event(line);
+                }
+                printer.flush();
+            } else if (auto* end = std::get_if<RecordEnd>(&*item)) {
+                for (const VmEndStats& s : end->vms)
+                    if (!vm_id_ || s.vm_id == vm_id_)
+                        dropped += s.dropped;
+            }
+        }
+        if (!found)
+            throw Error(ErrorKind::no_such_process, fmt::format("{}: no VM {} in the recording", path, vm_id_));
+        ReaderStats stats;
+        stats.dropped = dropped;
+        report_end(path + (vm_id_ ? fmt::format(" VM {}", vm_id_) : std::string()), printer, stats);
+    }
+
     // The VM's memslots now, or none once it has ended.
     static std::vector<Memslot> current_slots(const DeviceSession& session)
     {
@@ -250,6 +323,7 @@ private:
     bool json_ = false;
     std::uint32_t ring_kib_ = 0;
     std::string device_ = kDevicePath;
+    std::optional<std::string> from_;
 };
 
 }  // namespace

@@ -51,5 +51,7 @@ std::unique_ptr<Command> make_trace_command();
 std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_top_command();
 std::unique_ptr<Command> make_export_command();
+std::unique_ptr<Command> make_record_command();
+std::unique_ptr<Command> make_heatmap_command();
 
 }  // namespace self_e::tool

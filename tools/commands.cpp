@@ -18,6 +18,9 @@ std::span<const CommandInfo> commands()
         {"top", "a live full-screen view of every VM: pages touched, KSM-shared, zero, COW breaks",
          make_top_command},
         {"export", "serve every VM's memory figures to Prometheus (/metrics)", make_export_command},
+        {"record", "save VMs' events and snapshots to a file, for report/trace --from and heatmap",
+         make_record_command},
+        {"heatmap", "draw a recorded VM's memory accesses over time as a PNG or SVG", make_heatmap_command},
     };
     return list;
 }
