@@ -15,9 +15,10 @@ if [ -z "$secs" ]; then
 fi
 
 dmesg_before=$(dmesg | wc -l)
-kfuzz --seconds "$secs" --seed-file "$TMP/kfuzz.seed" >"$TMP/kfuzz.out" 2>&1
-rc=$?
-cat "$TMP/kfuzz.out"
+# Through tee: the seed is on the console at once, even if the run hangs.
+{ kfuzz --seconds "$secs" --seed-file "$TMP/kfuzz.seed" 2>&1; echo $? >"$TMP/kfuzz.rc"; } |
+	tee "$TMP/kfuzz.out"
+rc=$(cat "$TMP/kfuzz.rc")
 # Only lines the fuzz run added: an earlier test's lines are its own failure.
 bad=$(dmesg | sed "1,${dmesg_before}d" | grep -E -f /rig/kernel-log-patterns)
 if [ "$rc" -ne 0 ]; then
