@@ -1157,7 +1157,8 @@ static void op_fork(struct rng *r, struct nl *nl, timer_t timer)
 		 * then start the locks afresh.
 		 */
 		for (i = 0; i < MAX_FDS; i++) {
-			if (pthread_rwlock_trywrlock(&slots[i].lock))
+			if (pthread_rwlock_trywrlock(&slots[i].lock) ||
+			    (slots[i].fd >= 0 && fcntl(slots[i].fd, F_GETFD) < 0))
 				slots[i].fd = -1;
 			pthread_rwlock_init(&slots[i].lock, NULL);
 		}
