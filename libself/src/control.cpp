@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "control_parse.hpp"
 #include "self_e/error.hpp"
 #include "uapi/self_e.h"
 
@@ -115,17 +116,9 @@ struct Reply {
 int on_reply(nl_msg* msg, void* arg)
 {
     auto* reply = static_cast<Reply*>(arg);
-    Attrs tb;
-    if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, SELF_E_A_MAX, nullptr) < 0)
-        return NL_SKIP;
-    if (tb[SELF_E_A_VM_ID]) {
-        reply->vms.push_back(parse_vm(tb));
-    } else {
-        reply->module.nr_vms = get_u32(tb, SELF_E_A_NR_VMS);
-        reply->module.readers = get_u32(tb, SELF_E_A_READERS);
-        reply->got_module = true;
-    }
-    return NL_OK;
+    return detail::parse_reply_message(nlmsg_hdr(msg), reply->vms, reply->module, reply->got_module)
+               ? NL_OK
+               : NL_SKIP;
 }
 
 int on_error(sockaddr_nl*, nlmsgerr* err, void* arg)
@@ -160,6 +153,26 @@ Reply request(nl_sock* sock, int family, std::uint8_t cmd, int flags,
 }
 
 }  // namespace
+
+namespace detail {
+
+bool parse_reply_message(nlmsghdr* hdr, std::vector<VmDescription>& vms, ModuleStats& module,
+                         bool& got_module)
+{
+    Attrs tb;
+    if (genlmsg_parse(hdr, 0, tb, SELF_E_A_MAX, nullptr) < 0)
+        return false;
+    if (tb[SELF_E_A_VM_ID]) {
+        vms.push_back(parse_vm(tb));
+    } else {
+        module.nr_vms = get_u32(tb, SELF_E_A_NR_VMS);
+        module.readers = get_u32(tb, SELF_E_A_READERS);
+        got_module = true;
+    }
+    return true;
+}
+
+}  // namespace detail
 
 void NlSockDeleter::operator()(nl_sock* sock) const noexcept { nl_socket_free(sock); }
 
@@ -214,36 +227,44 @@ struct Received {
 int on_notification(nl_msg* msg, void* arg)
 {
     auto* received = static_cast<Received*>(arg);
-    const nlmsghdr* hdr = nlmsg_hdr(msg);
+    return detail::parse_notification(nlmsg_hdr(msg), received->notes) ? NL_OK : NL_SKIP;
+}
+
+}  // namespace
+
+namespace detail {
+
+bool parse_notification(nlmsghdr* hdr, std::vector<Notification>& notes)
+{
     const auto* gh = static_cast<const genlmsghdr*>(nlmsg_data(hdr));
     Attrs tb;
-    if (genlmsg_parse(const_cast<nlmsghdr*>(hdr), 0, tb, SELF_E_A_MAX, nullptr) < 0)
-        return NL_SKIP;
+    if (genlmsg_parse(hdr, 0, tb, SELF_E_A_MAX, nullptr) < 0)
+        return false;
     const std::uint32_t vm_id = get_u32(tb, SELF_E_A_VM_ID);
     switch (gh->cmd) {
     case SELF_E_CMD_VM_NEW:
-        received->notes.emplace_back(VmCreated{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
-                                               get_string(tb, SELF_E_A_COMM)});
+        notes.emplace_back(VmCreated{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
+                                     get_string(tb, SELF_E_A_COMM)});
         break;
     case SELF_E_CMD_VM_DEL:
-        received->notes.emplace_back(VmDestroyed{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
-                                                 get_string(tb, SELF_E_A_COMM)});
+        notes.emplace_back(VmDestroyed{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
+                                       get_string(tb, SELF_E_A_COMM)});
         break;
     case SELF_E_CMD_MEMSLOT:
-        received->notes.emplace_back(MemslotChanged{
+        notes.emplace_back(MemslotChanged{
             vm_id, static_cast<std::uint8_t>(tb[SELF_E_A_CHANGE] ? nla_get_u8(tb[SELF_E_A_CHANGE]) : 0),
             tb[SELF_E_A_MEMSLOT] ? parse_slot(tb[SELF_E_A_MEMSLOT]) : Memslot{}});
         break;
     case SELF_E_CMD_OVERFLOW:
-        received->notes.emplace_back(RingOverflow{vm_id, get_u64(tb, SELF_E_A_DROPPED)});
+        notes.emplace_back(RingOverflow{vm_id, get_u64(tb, SELF_E_A_DROPPED)});
         break;
     default:
         break;  // a newer module's notification: not ours to guess at
     }
-    return NL_OK;
+    return true;
 }
 
-}  // namespace
+}  // namespace detail
 
 NotificationListener::NotificationListener() : sock_(connect_genl("events"))
 {
