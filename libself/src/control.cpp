@@ -65,11 +65,27 @@ int resolve_family(nl_sock* sock)
 
 using Attrs = nlattr* [SELF_E_A_MAX + 1];
 
-std::uint32_t get_u32(nlattr* const* tb, int attr) { return tb[attr] ? nla_get_u32(tb[attr]) : 0; }
-std::uint64_t get_u64(nlattr* const* tb, int attr) { return tb[attr] ? nla_get_u64(tb[attr]) : 0; }
+// Parsed without a policy, so each getter checks the attribute's length
+// itself: a short attribute reads as 0 (or a string up to its end), never
+// past it.
+std::uint32_t get_u32(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 4 ? nla_get_u32(tb[attr]) : 0;
+}
+std::uint64_t get_u64(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 8 ? nla_get_u64(tb[attr]) : 0;
+}
+std::uint8_t get_u8(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 1 ? nla_get_u8(tb[attr]) : 0;
+}
 std::string get_string(nlattr* const* tb, int attr)
 {
-    return tb[attr] ? std::string(nla_get_string(tb[attr])) : std::string();
+    if (!tb[attr] || nla_len(tb[attr]) <= 0)
+        return std::string();
+    const auto* text = static_cast<const char*>(nla_data(tb[attr]));
+    return std::string(text, ::strnlen(text, static_cast<std::size_t>(nla_len(tb[attr]))));
 }
 
 Memslot parse_slot(nlattr* nest)
@@ -78,11 +94,11 @@ Memslot parse_slot(nlattr* nest)
     Memslot slot;
     if (nla_parse_nested(st, SELF_E_SLOT_A_MAX, nest, nullptr) < 0)
         return slot;
-    slot.id = st[SELF_E_SLOT_A_ID] ? nla_get_u32(st[SELF_E_SLOT_A_ID]) : 0;
-    slot.base_gfn = st[SELF_E_SLOT_A_BASE_GFN] ? nla_get_u64(st[SELF_E_SLOT_A_BASE_GFN]) : 0;
-    slot.npages = st[SELF_E_SLOT_A_NPAGES] ? nla_get_u64(st[SELF_E_SLOT_A_NPAGES]) : 0;
-    slot.hva = st[SELF_E_SLOT_A_HVA] ? nla_get_u64(st[SELF_E_SLOT_A_HVA]) : 0;
-    slot.flags = st[SELF_E_SLOT_A_FLAGS] ? nla_get_u32(st[SELF_E_SLOT_A_FLAGS]) : 0;
+    slot.id = get_u32(st, SELF_E_SLOT_A_ID);
+    slot.base_gfn = get_u64(st, SELF_E_SLOT_A_BASE_GFN);
+    slot.npages = get_u64(st, SELF_E_SLOT_A_NPAGES);
+    slot.hva = get_u64(st, SELF_E_SLOT_A_HVA);
+    slot.flags = get_u32(st, SELF_E_SLOT_A_FLAGS);
     return slot;
 }
 
@@ -252,7 +268,7 @@ bool parse_notification(nlmsghdr* hdr, std::vector<Notification>& notes)
         break;
     case SELF_E_CMD_MEMSLOT:
         notes.emplace_back(MemslotChanged{
-            vm_id, static_cast<std::uint8_t>(tb[SELF_E_A_CHANGE] ? nla_get_u8(tb[SELF_E_A_CHANGE]) : 0),
+            vm_id, get_u8(tb, SELF_E_A_CHANGE),
             tb[SELF_E_A_MEMSLOT] ? parse_slot(tb[SELF_E_A_MEMSLOT]) : Memslot{}});
         break;
     case SELF_E_CMD_OVERFLOW:
