@@ -8,6 +8,7 @@ packages=(
 	build-essential cmake pkg-config	# user space and Kbuild (gcc-12 = Debian's kernels' compiler)
 	libfmt-dev libnl-3-dev libnl-genl-3-dev	# libself and the tools
 	catch2					# unit tests
+	clang libclang-rt-14-dev		# libFuzzer targets (Debian 12's clang 14 and its fuzzer runtime)
 	libcli11-dev nlohmann-json3-dev		# self-e: argument parsing, JSON (header-only, so static builds work)
 	qemu-system-x86 busybox-static xz-utils	# the kernel rig
 	libelf1 libssl3 zlib1g			# run by the kernels' prebuilt kbuild tools
