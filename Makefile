@@ -12,7 +12,7 @@ KDIR       ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 # Where `make module` builds. Building in a copy keeps builds for several kernels apart.
 MODULE_OUT ?= $(BUILD)/kmod/$(notdir $(abspath $(KDIR)))
 
-.PHONY: all deps .deps-checked module static debug tsan asan bench bench-kmod bench-ksm bench-ws test demo clean help
+.PHONY: all deps .deps-checked module static debug tsan asan fuzz bench bench-kmod bench-ksm bench-ws test demo clean help
 
 all: debug
 
@@ -22,6 +22,7 @@ help:
 	@echo "make deps      install the Debian packages the build and tests need"
 	@echo "make module KDIR=<kernel build dir> [MODULE_OUT=dir]   build self_e.ko"
 	@echo "make bench     build and run the benchmarks"
+	@echo "make fuzz [FUZZ_TIME=20]   build the libFuzzer targets (clang) and run each FUZZ_TIME s"
 	@echo "make bench-kmod, bench-ksm   in the rig: what self_e.ko costs guest faults, ksmd"
 	@echo "make bench-ws  in the rig: what access sampling costs a guest using its memory"
 
@@ -60,6 +61,15 @@ tsan: .deps-checked
 
 asan: .deps-checked
 	$(call cmake_build,asan,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSELF_E_SANITIZE=address -DSELF_E_BENCH=OFF)
+
+# libFuzzer targets (tests/fuzz/, clang with ASan+UBSan) in build/fuzz, each
+# run FUZZ_TIME seconds from its seed corpus.
+FUZZ_TIME ?= 20
+fuzz: .deps-checked
+	@cmake -S $(ROOT) -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSELF_E_FUZZ=ON -DSELF_E_TESTS=OFF -DSELF_E_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)/fuzz -j $(JOBS) --target fuzz-targets
+	@BUILD='$(BUILD)' FUZZ_TIME='$(FUZZ_TIME)' $(ROOT)/tests/fuzz/run.sh
 
 # Everything, tested: unit tests, sanitizer runs, the rig on both kernels.
 test: .deps-checked

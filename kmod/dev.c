@@ -65,8 +65,15 @@ static bool reader_done(struct self_e_reader *r)
 
 static int ensure_started(struct self_e_reader *r)
 {
+	int ret;
+
 	/* A reader that never attached reads all VMs as text. */
-	return r->active ? 0 : self_e_reader_start(r, NULL, 0, 1);
+	if (r->active)
+		return 0;
+	ret = self_e_reader_start(r, NULL, 0, 1);
+	if (!ret)
+		smp_store_release(&r->mappable, true);	/* pairs with self_e_mmap() */
+	return ret;
 }
 
 static ssize_t self_e_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
@@ -179,6 +186,7 @@ static int ioctl_attach(struct self_e_reader *r, void __user *arg)
 		self_e_reader_stop(r);
 		return -EFAULT;
 	}
+	smp_store_release(&r->mappable, true);	/* pairs with self_e_mmap() */
 	return 0;
 }
 
@@ -287,15 +295,19 @@ static long self_e_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return ret;
 }
 
+/*
+ * Called with mmap_lock held: taking r->lock here would invert the order of
+ * read() and ioctl(), which fault on user memory (mmap_lock) under r->lock,
+ * and deadlock. A mappable ring stays until the file is released, which
+ * cannot happen during mmap().
+ */
 static int self_e_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct self_e_reader *r = file->private_data;
-	int ret;
 
-	mutex_lock(&r->lock);
-	ret = r->active ? self_e_kring_mmap(&r->ring, vma) : -EINVAL;
-	mutex_unlock(&r->lock);
-	return ret;
+	if (!smp_load_acquire(&r->mappable))
+		return -EINVAL;
+	return self_e_kring_mmap(&r->ring, vma);
 }
 
 static int self_e_open(struct inode *inode, struct file *file)

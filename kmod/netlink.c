@@ -149,6 +149,15 @@ static int list_vms_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	return ret == -EMSGSIZE && skb->len ? skb->len : (ret ?: skb->len);
 }
 
+/*
+ * GENL_ADMIN_PERM asks for CAP_NET_ADMIN only; the family, like the device,
+ * needs CAP_SYS_ADMIN (of the socket's opener, as netlink checks).
+ */
+static int list_vms_start(struct netlink_callback *cb)
+{
+	return netlink_capable(cb->skb, CAP_SYS_ADMIN) ? 0 : -EPERM;
+}
+
 static int count_one(struct self_e_vm *vm, void *arg)
 {
 	(*(u32 *)arg)++;
@@ -163,6 +172,8 @@ static int get_stats(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int ret = -EMSGSIZE;
 
+	if (!netlink_capable(skb, CAP_SYS_ADMIN))
+		return -EPERM;	/* see list_vms_start() */
 	if (info->attrs[SELF_E_A_VM_ID]) {
 		vm = self_e_vm_get_by_id(nla_get_u32(info->attrs[SELF_E_A_VM_ID]));
 		if (!vm) {
@@ -198,9 +209,11 @@ out:
 	return ret;
 }
 
-static const struct genl_small_ops self_e_ops[] = {
+/* Full ops, not small ones: LIST_VMS needs .start for its check. */
+static const struct genl_ops self_e_ops[] = {
 	{
 		.cmd = SELF_E_CMD_LIST_VMS,
+		.start = list_vms_start,
 		.dumpit = list_vms_dump,
 		.flags = GENL_ADMIN_PERM,
 	},
@@ -221,8 +234,8 @@ static struct genl_family self_e_family __ro_after_init = {
 	.maxattr = SELF_E_A_MAX,
 	.policy = self_e_policy,
 	.module = THIS_MODULE,
-	.small_ops = self_e_ops,
-	.n_small_ops = ARRAY_SIZE(self_e_ops),
+	.ops = self_e_ops,
+	.n_ops = ARRAY_SIZE(self_e_ops),
 	.resv_start_op = SELF_E_CMD_GET_STATS + 1,
 	.mcgrps = self_e_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(self_e_mcgrps),

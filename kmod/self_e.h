@@ -125,6 +125,13 @@ struct self_e_reader {
 	struct self_e_vm *vm;		/* NULL: text reader of all VMs */
 	struct xarray vms;		/* all-VMs reader: id -> VM it holds for its lines */
 	bool active;			/* has a ring and receives events */
+	/*
+	 * The ring may be mapped: set (release) once it is handed to user
+	 * space, never cleared while the file is open. mmap() runs under
+	 * mmap_lock and so must not take @lock, which read() and ioctl()
+	 * hold while they fault on user memory (mmap_lock): it reads this.
+	 */
+	bool mappable;
 	u64 mask;			/* SELF_E_EVENT_MASK bits wanted */
 	u32 watermark;
 	struct self_e_kring ring;

@@ -9,6 +9,7 @@ packages=(
 	libfmt-dev libnl-3-dev libnl-genl-3-dev	# libself and the tools
 	libzstd-dev libpng-dev			# recordings (zstd), heatmap PNGs
 	catch2					# unit tests
+	clang libclang-rt-14-dev		# libFuzzer targets (Debian 12's clang 14 and its fuzzer runtime)
 	libcli11-dev nlohmann-json3-dev		# self-e: argument parsing, JSON (header-only, so static builds work)
 	libcpp-httplib-dev dpkg-dev		# self-e export's HTTP (static builds: its Debian source, dpkg-source)
 	prometheus				# promtool and a real server for the exporter's host test

@@ -59,6 +59,7 @@ step build make "${MAKE_ARGS[@]}" debug tsan asan static
 step unit ctest --test-dir "$BUILD/debug" --output-on-failure
 step unit-tsan ctest --test-dir "$BUILD/tsan" --output-on-failure
 step unit-asan ctest --test-dir "$BUILD/asan" --output-on-failure
+step fuzz make "${MAKE_ARGS[@]}" fuzz
 if [ -f "$ROOT/tests/vm/rig.mk" ]; then
 	step rig-6.1 make "${MAKE_ARGS[@]}" rig-6.1
 	step rig-6.12 make "${MAKE_ARGS[@]}" rig-6.12

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "json_text.hpp"
 #include "list_output.hpp"
 #include "notification_output.hpp"
 #include "self_e/control.hpp"
@@ -75,7 +76,7 @@ public:
         std::sort(vms.begin(), vms.end(),
                   [](const ListedVm& a, const ListedVm& b) { return a.vm.vm_id < b.vm.vm_id; });
         if (json_)
-            fmt::print("{}\n", list_to_json(vms).dump(watch_ ? -1 : 2));
+            fmt::print("{}\n", json_text(list_to_json(vms), watch_ ? -1 : 2));
         else
             fmt::print("{}", list_to_text(vms));
         std::fflush(stdout);
@@ -90,7 +91,7 @@ private:
         while (!stop_requested()) {
             for (const Notification& note : listener.receive(std::chrono::milliseconds(250))) {
                 if (json_)
-                    fmt::print("{}\n", notification_to_json(note).dump());
+                    fmt::print("{}\n", json_text(notification_to_json(note)));
                 else
                     fmt::print("{}", notification_to_text(note));
             }

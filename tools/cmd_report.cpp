@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "json_text.hpp"
 #include "report_output.hpp"
 #include "self_e/aggregate_report.hpp"
 #include "self_e/control.hpp"
@@ -119,7 +120,7 @@ private:
     void print(const AggregateReport& report, const ReportContext& context) const
     {
         if (json_)
-            fmt::print("{}\n", report_to_json(report, context).dump(2));
+            fmt::print("{}\n", json_text(report_to_json(report, context), 2));
         else
             fmt::print("{}", report_to_text(report, context));
         std::fflush(stdout);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "json_text.hpp"
 #include "self_e/control.hpp"
 #include "self_e/error.hpp"
 #include "self_e/page_scanner.hpp"
@@ -111,7 +112,7 @@ public:
         }
         const Snapshot snap = take_snapshot(proc, sys, target);
         if (json_)
-            fmt::print("{}\n", snapshot_to_json(snap).dump(2));
+            fmt::print("{}\n", json_text(snapshot_to_json(snap), 2));
         else
             fmt::print("{}", snapshot_to_text(snap, verbose_));
         return kExitOk;

@@ -14,6 +14,7 @@
 
 #include "command.hpp"
 #include "event_json.hpp"
+#include "json_text.hpp"
 #include "self_e/device.hpp"
 #include "self_e/error.hpp"
 #include "self_e/event.hpp"
@@ -68,7 +69,7 @@ private:
     void print(const std::string& line)
     {
         if (json_)
-            fmt::print("{}\n", event_line_to_json(line).dump());
+            fmt::print("{}\n", json_text(event_line_to_json(line)));
         else
             fmt::print("{}", line);
     }

@@ -41,6 +41,11 @@ struct CommandInfo {
     std::unique_ptr<Command> (*make)();
 };
 
+// self-e's main: parses argv and runs the command it names; returns the
+// ExitCode. parse_only stops after parsing (tests/fuzz/fuzz_cli.cpp).
+enum class DispatchMode { run, parse_only };
+int dispatch(int argc, char** argv, DispatchMode mode);
+
 // Every subcommand, in the order `self-e --help` lists them.
 std::span<const CommandInfo> commands();
 

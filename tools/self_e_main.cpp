@@ -14,7 +14,7 @@
 
 using namespace self_e::tool;
 
-int main(int argc, char** argv)
+int self_e::tool::dispatch(int argc, char** argv, DispatchMode mode)
 {
     CLI::App app{"SELF-e shows, live, how each KVM virtual machine on this host uses its memory.",
                  "self-e"};
@@ -56,6 +56,8 @@ int main(int argc, char** argv)
         return app.exit(e) == 0 ? kExitOk : kExitUsage;
     }
 
+    if (mode == DispatchMode::parse_only)
+        return kExitOk;
     for (Entry& entry : entries) {
         if (!entry.app->parsed())
             continue;
@@ -72,3 +74,7 @@ int main(int argc, char** argv)
     }
     return kExitUsage;  // unreachable: require_subcommand(1)
 }
+
+#ifndef SELF_E_NO_MAIN  // tests/fuzz/fuzz_cli.cpp brings libFuzzer's main
+int main(int argc, char** argv) { return dispatch(argc, argv, DispatchMode::run); }
+#endif

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "control_parse.hpp"
 #include "self_e/error.hpp"
 #include "uapi/self_e.h"
 
@@ -64,11 +65,27 @@ int resolve_family(nl_sock* sock)
 
 using Attrs = nlattr* [SELF_E_A_MAX + 1];
 
-std::uint32_t get_u32(nlattr* const* tb, int attr) { return tb[attr] ? nla_get_u32(tb[attr]) : 0; }
-std::uint64_t get_u64(nlattr* const* tb, int attr) { return tb[attr] ? nla_get_u64(tb[attr]) : 0; }
+// Parsed without a policy, so each getter checks the attribute's length
+// itself: a short attribute reads as 0 (or a string up to its end), never
+// past it.
+std::uint32_t get_u32(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 4 ? nla_get_u32(tb[attr]) : 0;
+}
+std::uint64_t get_u64(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 8 ? nla_get_u64(tb[attr]) : 0;
+}
+std::uint8_t get_u8(nlattr* const* tb, int attr)
+{
+    return tb[attr] && nla_len(tb[attr]) >= 1 ? nla_get_u8(tb[attr]) : 0;
+}
 std::string get_string(nlattr* const* tb, int attr)
 {
-    return tb[attr] ? std::string(nla_get_string(tb[attr])) : std::string();
+    if (!tb[attr] || nla_len(tb[attr]) <= 0)
+        return std::string();
+    const auto* text = static_cast<const char*>(nla_data(tb[attr]));
+    return std::string(text, ::strnlen(text, static_cast<std::size_t>(nla_len(tb[attr]))));
 }
 
 Memslot parse_slot(nlattr* nest)
@@ -77,11 +94,11 @@ Memslot parse_slot(nlattr* nest)
     Memslot slot;
     if (nla_parse_nested(st, SELF_E_SLOT_A_MAX, nest, nullptr) < 0)
         return slot;
-    slot.id = st[SELF_E_SLOT_A_ID] ? nla_get_u32(st[SELF_E_SLOT_A_ID]) : 0;
-    slot.base_gfn = st[SELF_E_SLOT_A_BASE_GFN] ? nla_get_u64(st[SELF_E_SLOT_A_BASE_GFN]) : 0;
-    slot.npages = st[SELF_E_SLOT_A_NPAGES] ? nla_get_u64(st[SELF_E_SLOT_A_NPAGES]) : 0;
-    slot.hva = st[SELF_E_SLOT_A_HVA] ? nla_get_u64(st[SELF_E_SLOT_A_HVA]) : 0;
-    slot.flags = st[SELF_E_SLOT_A_FLAGS] ? nla_get_u32(st[SELF_E_SLOT_A_FLAGS]) : 0;
+    slot.id = get_u32(st, SELF_E_SLOT_A_ID);
+    slot.base_gfn = get_u64(st, SELF_E_SLOT_A_BASE_GFN);
+    slot.npages = get_u64(st, SELF_E_SLOT_A_NPAGES);
+    slot.hva = get_u64(st, SELF_E_SLOT_A_HVA);
+    slot.flags = get_u32(st, SELF_E_SLOT_A_FLAGS);
     return slot;
 }
 
@@ -119,17 +136,9 @@ struct Reply {
 int on_reply(nl_msg* msg, void* arg)
 {
     auto* reply = static_cast<Reply*>(arg);
-    Attrs tb;
-    if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, SELF_E_A_MAX, nullptr) < 0)
-        return NL_SKIP;
-    if (tb[SELF_E_A_VM_ID]) {
-        reply->vms.push_back(parse_vm(tb));
-    } else {
-        reply->module.nr_vms = get_u32(tb, SELF_E_A_NR_VMS);
-        reply->module.readers = get_u32(tb, SELF_E_A_READERS);
-        reply->got_module = true;
-    }
-    return NL_OK;
+    return detail::parse_reply_message(nlmsg_hdr(msg), reply->vms, reply->module, reply->got_module)
+               ? NL_OK
+               : NL_SKIP;
 }
 
 int on_error(sockaddr_nl*, nlmsgerr* err, void* arg)
@@ -164,6 +173,26 @@ Reply request(nl_sock* sock, int family, std::uint8_t cmd, int flags,
 }
 
 }  // namespace
+
+namespace detail {
+
+bool parse_reply_message(nlmsghdr* hdr, std::vector<VmDescription>& vms, ModuleStats& module,
+                         bool& got_module)
+{
+    Attrs tb;
+    if (genlmsg_parse(hdr, 0, tb, SELF_E_A_MAX, nullptr) < 0)
+        return false;
+    if (tb[SELF_E_A_VM_ID]) {
+        vms.push_back(parse_vm(tb));
+    } else {
+        module.nr_vms = get_u32(tb, SELF_E_A_NR_VMS);
+        module.readers = get_u32(tb, SELF_E_A_READERS);
+        got_module = true;
+    }
+    return true;
+}
+
+}  // namespace detail
 
 void NlSockDeleter::operator()(nl_sock* sock) const noexcept { nl_socket_free(sock); }
 
@@ -218,36 +247,44 @@ struct Received {
 int on_notification(nl_msg* msg, void* arg)
 {
     auto* received = static_cast<Received*>(arg);
-    const nlmsghdr* hdr = nlmsg_hdr(msg);
+    return detail::parse_notification(nlmsg_hdr(msg), received->notes) ? NL_OK : NL_SKIP;
+}
+
+}  // namespace
+
+namespace detail {
+
+bool parse_notification(nlmsghdr* hdr, std::vector<Notification>& notes)
+{
     const auto* gh = static_cast<const genlmsghdr*>(nlmsg_data(hdr));
     Attrs tb;
-    if (genlmsg_parse(const_cast<nlmsghdr*>(hdr), 0, tb, SELF_E_A_MAX, nullptr) < 0)
-        return NL_SKIP;
+    if (genlmsg_parse(hdr, 0, tb, SELF_E_A_MAX, nullptr) < 0)
+        return false;
     const std::uint32_t vm_id = get_u32(tb, SELF_E_A_VM_ID);
     switch (gh->cmd) {
     case SELF_E_CMD_VM_NEW:
-        received->notes.emplace_back(VmCreated{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
-                                               get_string(tb, SELF_E_A_COMM)});
+        notes.emplace_back(VmCreated{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
+                                     get_string(tb, SELF_E_A_COMM)});
         break;
     case SELF_E_CMD_VM_DEL:
-        received->notes.emplace_back(VmDestroyed{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
-                                                 get_string(tb, SELF_E_A_COMM)});
+        notes.emplace_back(VmDestroyed{vm_id, static_cast<pid_t>(get_u32(tb, SELF_E_A_PID)),
+                                       get_string(tb, SELF_E_A_COMM)});
         break;
     case SELF_E_CMD_MEMSLOT:
-        received->notes.emplace_back(MemslotChanged{
-            vm_id, static_cast<std::uint8_t>(tb[SELF_E_A_CHANGE] ? nla_get_u8(tb[SELF_E_A_CHANGE]) : 0),
+        notes.emplace_back(MemslotChanged{
+            vm_id, get_u8(tb, SELF_E_A_CHANGE),
             tb[SELF_E_A_MEMSLOT] ? parse_slot(tb[SELF_E_A_MEMSLOT]) : Memslot{}});
         break;
     case SELF_E_CMD_OVERFLOW:
-        received->notes.emplace_back(RingOverflow{vm_id, get_u64(tb, SELF_E_A_DROPPED)});
+        notes.emplace_back(RingOverflow{vm_id, get_u64(tb, SELF_E_A_DROPPED)});
         break;
     default:
         break;  // a newer module's notification: not ours to guess at
     }
-    return NL_OK;
+    return true;
 }
 
-}  // namespace
+}  // namespace detail
 
 NotificationListener::NotificationListener() : sock_(connect_genl("events"))
 {

@@ -38,12 +38,17 @@ std::vector<std::string> TextStream::read_lines(std::chrono::milliseconds timeou
             return lines;
         throw system_error("read " + path_, errno);
     }
-    partial_.append(buf, static_cast<std::size_t>(got));
-    std::size_t start = 0;
-    for (std::size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1)
-        lines.push_back(partial_.substr(start, nl + 1 - start));
-    partial_.erase(0, start);
+    append_lines(partial_, std::string_view(buf, static_cast<std::size_t>(got)), lines);
     return lines;
+}
+
+void append_lines(std::string& partial, std::string_view data, std::vector<std::string>& lines)
+{
+    partial.append(data);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1)
+        lines.push_back(partial.substr(start, nl + 1 - start));
+    partial.erase(0, start);
 }
 
 ReaderStats TextStream::stats() const { return read_reader_stats(fd_, "the text stream of " + path_); }

@@ -3,6 +3,7 @@
  * kmodtest - in-guest tests of self_e.ko's interface against ground truth.
  *
  *   kmodtest faults | two-vms | readers | overflow | watermark | bad-input | netlink
+ *            | garbage-tails | no-leaks		(the security model's, 72-security.sh)
  *   KMODTEST_PID=P KMODTEST_MS=T kmodtest cycle-reader	(attach to P's VM, read T ms)
  *
  * Each test starts minivmm VMs with --wait-start (the VMM stops itself after
@@ -673,6 +674,15 @@ static int test_bad_input(void)
 	p = mmap(NULL, r.a.ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd, r.a.ring_offset);
 	if (expect_errno("writable ring mapping", p == MAP_FAILED ? -1 : 0, EPERM))
 		return -1;
+	p = mmap(NULL, r.a.ring_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, r.fd, r.a.ring_offset);
+	if (expect_errno("writable private ring mapping", p == MAP_FAILED ? -1 : 0, EPERM))
+		return -1;
+	/* A private read-only one may be made, but not made writable (copy-on-write). */
+	p = mmap(NULL, r.a.ring_size, PROT_READ, MAP_PRIVATE, r.fd, r.a.ring_offset);
+	CHECK(p != MAP_FAILED, "private read-only ring mapping: %s", strerror(errno));
+	CHECK(mprotect(p, r.a.ring_size, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+	      "mprotect made a private ring mapping writable");
+	munmap(p, r.a.ring_size);
 	p = mmap(NULL, r.a.ring_size + 4096, PROT_READ, MAP_SHARED, r.fd, r.a.ring_offset);
 	if (expect_errno("ring mapping of a wrong size", p == MAP_FAILED ? -1 : 0, EINVAL))
 		return -1;
@@ -848,6 +858,286 @@ static int test_netlink(void)
 	return 0;
 }
 
+/* ---- security: garbage tails, no kernel addresses ------------------------ */
+
+/* A consumer's garbage: anything, near the head, behind it, or ahead of it. */
+static uint64_t garbage_tail(uint64_t *rng, uint64_t head)
+{
+	uint64_t x;
+
+	*rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	x = *rng >> 11;
+	switch (x % 6) {
+	case 0: return x;
+	case 1: return ~0ULL - (x % 64);
+	case 2: return head + (x % 4096);
+	case 3: return head - (x % 4096);
+	case 4: return 0;
+	default: return head;
+	}
+}
+
+/*
+ * A consumer that writes garbage into its own tails while the VM produces
+ * (and reads its ring through read(), whose kernel side trusts those tails
+ * too) can make the kernel drop its events, nothing else: afterwards the
+ * module's counts still add up as the ABI defines them (events offered =
+ * sum(head) - sum(lost_records) + sum(dropped), dropped = sum of the lanes'
+ * dropped), it was offered exactly the events an honest reader of the same
+ * VM got, the ring header is intact and every record in the ring belongs to
+ * the VM. (The kernel log, checked by the rig, shows no write out of bounds.)
+ */
+static int test_garbage_tails(void)
+{
+	struct self_e_stats st, st2;
+	struct faults f2;
+	struct reader r, r2;
+	struct vm vm;
+	struct pollfd pfd = { .events = POLLIN };
+	const struct self_e_ring_header *h;
+	struct self_e_ring_header hdr0;
+	uint64_t rng = 0x5eed, heads = 0, lost_records = 0, dropped = 0, sum = 0, writes = 0;
+	uint64_t deadline, i, n;
+	uint32_t lane;
+	char buf[4096];
+	int t;
+
+	if (vm_start(&vm, 2048, "unique") || reader_attach(&r2, vm.pid, 0, 0) ||
+	    reader_attach(&r, vm.pid, 64 * sizeof(struct self_e_event) *
+			  sysconf(_SC_NPROCESSORS_CONF), 0))
+		return -1;
+	h = r.ring;
+	hdr0 = *h;
+	faults_init(&f2, &vm, r2.a.vm_id);
+	fcntl(r.fd, F_SETFL, O_NONBLOCK);
+	vm_go(&vm);
+	deadline = now_ms() + 60000;
+	while (!r2.ended) {
+		for (lane = 0; lane < r.v.nr_lanes; lane++) {
+			__atomic_store_n(&r.v.cons[lane].tail,
+					 garbage_tail(&rng, __atomic_load_n(&r.v.prod[lane].head,
+									    __ATOMIC_RELAXED)),
+					 __ATOMIC_RELEASE);
+			writes++;
+		}
+		if (rng & 1)
+			n = read(r.fd, buf, sizeof(buf));	/* may be -1 EAGAIN */
+		reader_drain(&r2, faults_event, &f2);
+		CHECK(now_ms() < deadline, "the VM did not end within 60 s");
+		usleep(200);
+	}
+	(void)n;
+	if (vm_wait(&vm))
+		return -1;
+	reader_drain(&r2, faults_event, &f2);
+	/* r's end is delivered too: POLLHUP. */
+	pfd.fd = r.fd;
+	deadline = now_ms() + 10000;
+	while (!(poll(&pfd, 1, 100) == 1 && (pfd.revents & POLLHUP)))
+		CHECK(now_ms() < deadline, "no POLLHUP after the VM ended");
+
+	CHECK(ioctl(r.fd, SELF_E_IOC_GET_STATS, &st) == 0, "GET_STATS: %s", strerror(errno));
+	CHECK(ioctl(r2.fd, SELF_E_IOC_GET_STATS, &st2) == 0, "GET_STATS: %s", strerror(errno));
+	for (lane = 0; lane < r.v.nr_lanes; lane++) {
+		heads += r.v.prod[lane].head;
+		lost_records += r.v.prod[lane].lost_records;
+		dropped += r.v.prod[lane].dropped;
+	}
+	for (t = 0; t < SELF_E_EV_MAX; t++)
+		sum += st.by_type[t];
+	CHECK(memcmp(&hdr0, h, sizeof(hdr0)) == 0, "the ring header changed");
+	CHECK(st.dropped > 0, "garbage tails on a 64-record ring dropped nothing (%" PRIu64
+	      " tail writes)", writes);
+	CHECK(st.produced == heads - lost_records + dropped,
+	      "produced %llu != sum(head) %" PRIu64 " - lost records %" PRIu64 " + dropped %" PRIu64,
+	      (unsigned long long)st.produced, heads, lost_records, dropped);
+	CHECK(st.dropped == dropped, "stats dropped %llu, lanes dropped %" PRIu64,
+	      (unsigned long long)st.dropped, dropped);
+	CHECK(sum == st.produced, "by_type adds up to %" PRIu64 ", produced %llu", sum,
+	      (unsigned long long)st.produced);
+	/* The honest reader: lost nothing, read all it was offered. */
+	CHECK(st2.dropped == 0 && st2.produced == f2.events,
+	      "honest reader: produced %llu, dropped %llu, read %" PRIu64,
+	      (unsigned long long)st2.produced, (unsigned long long)st2.dropped, f2.events);
+	CHECK(st.produced == st2.produced, "garbage reader offered %llu events, honest one %llu",
+	      (unsigned long long)st.produced, (unsigned long long)st2.produced);
+	for (i = 0; i < ((uint64_t)r.v.nr_lanes << r.v.lane_order); i++) {
+		const struct self_e_event *ev = &r.v.data[i];
+
+		CHECK(ev->seq == 0 || (ev->type > SELF_E_EV_NONE && ev->type < SELF_E_EV_MAX &&
+				       ev->vm_id == r.a.vm_id),
+		      "record %" PRIu64 ": type %u vm %u", i, ev->type, ev->vm_id);
+	}
+	if (faults_check(&f2))
+		return -1;
+	printf("# garbage-tails: %" PRIu64 " tail writes; offered %llu, dropped %llu, in the ring %"
+	       PRIu64 " (+%" PRIu64 " LOST records); honest reader read %" PRIu64 "\n", writes,
+	       (unsigned long long)st.produced, (unsigned long long)st.dropped,
+	       heads - lost_records, lost_records, f2.events);
+	reader_close(&r);
+	reader_close(&r2);
+	return 0;
+}
+
+static uint64_t leak_checked;
+static char leak_why[256];
+
+/* Kernel virtual addresses (x86-64, 4- or 5-level): the top half, but for ~0. */
+static void leak_check(uint64_t v, const char *where)
+{
+	leak_checked++;
+	if (v >= 0xffff800000000000ULL && v != ~0ULL && !leak_why[0])
+		snprintf(leak_why, sizeof(leak_why), "%s: %#" PRIx64 " looks like a kernel address",
+			 where, v);
+}
+
+static void leak_event(const struct self_e_event *ev, void *arg)
+{
+	(void)arg;
+	leak_check(ev->ts_ns, "event ts");
+	leak_check(ev->gfn, "event gfn");
+	leak_check(ev->arg, "event arg");
+}
+
+static void leak_attrs(struct nlattr *head, int len, int depth)
+{
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_attr(a, head, len, rem) {
+		if (nla_len(a) == 8)
+			leak_check(nla_get_u64(a), "netlink attribute");
+		if ((depth == 0 && nla_type(a) == SELF_E_A_MEMSLOTS) || depth == 1)
+			leak_attrs(nla_data(a), nla_len(a), depth + 1);
+	}
+}
+
+static int leak_on_msg(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+
+	(*(int *)arg)++;
+	leak_attrs(genlmsg_attrdata(nlmsg_data(h), 0), genlmsg_attrlen(nlmsg_data(h), 0), 0);
+	return NL_OK;
+}
+
+static void leak_text(const char *p, size_t n)
+{
+	const char *end = p + n;
+
+	while (p < end && (p = memchr(p, '=', end - p))) {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9')
+			leak_check(strtoull(p, NULL, 0), "text stream");
+	}
+}
+
+/*
+ * Nothing the module hands out looks like a kernel address: ring header,
+ * producer states and records, stats, GET_VM with memslots, the text stream,
+ * netlink replies (LIST_VMS, GET_STATS) and notifications (VM_NEW, MEMSLOT,
+ * VM_DEL). pfns, gfns and user hvas are fine; kernel pointers are not.
+ */
+static int test_no_leaks(void)
+{
+	struct self_e_memslot slots[8];
+	struct self_e_vm_info info = { 0 };
+	struct self_e_stats st;
+	struct nl_sock *sk = nl_socket_alloc(), *mon = nl_socket_alloc();
+	struct reader r;
+	struct vm vm;
+	struct nl_msg *msg;
+	char buf[65536];
+	const uint64_t *w;
+	uint64_t i, text_bytes = 0;
+	int family, grp, msgs = 0, notes = 0, text, t, pass;
+	ssize_t n;
+
+	CHECK(sk && mon && genl_connect(sk) == 0 && genl_connect(mon) == 0, "netlink sockets");
+	family = genl_ctrl_resolve(sk, SELF_E_GENL_NAME);
+	grp = genl_ctrl_resolve_grp(sk, SELF_E_GENL_NAME, SELF_E_GENL_MCGRP);
+	CHECK(family > 0 && grp > 0, "family/group not found: %d %d", family, grp);
+	nl_socket_disable_seq_check(mon);
+	CHECK(nl_socket_add_membership(mon, grp) == 0, "cannot join the events group");
+	nl_socket_modify_cb(mon, NL_CB_VALID, NL_CB_CUSTOM, leak_on_msg, &notes);
+	nl_socket_set_nonblocking(mon);
+	text = open(DEV, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(text >= 0, "open: %s", strerror(errno));
+	n = read(text, buf, sizeof(buf));	/* starts the all-VM stream */
+
+	if (vm_start_hold(&vm, 256, "unique", "1") || reader_attach(&r, vm.pid, 0, 0))
+		return -1;
+	vm_go(&vm);
+	for (pass = 0; pass < 2; pass++) {
+		/* pass 0 while the VM lives, pass 1 after it ended */
+		if (pass == 1) {
+			kill(vm.pid, SIGUSR1);
+			if (reader_until_end(&r, leak_event, NULL, 30000))
+				return -1;
+		}
+		usleep(300000);
+		info.vm_id = r.a.vm_id;
+		info.nr_slots = 8;
+		info.slots_ptr = (uintptr_t)slots;
+		if (ioctl(r.fd, SELF_E_IOC_GET_VM, &info) == 0) {
+			leak_check(info.slots_ptr, "GET_VM slots_ptr");
+			for (i = 0; i < info.nr_slots && i < 8; i++) {
+				leak_check(slots[i].hva, "memslot hva");
+				leak_check(slots[i].base_gfn, "memslot gfn");
+				leak_check(slots[i].npages, "memslot npages");
+			}
+		}
+		reader_drain(&r, leak_event, NULL);
+		CHECK(ioctl(r.fd, SELF_E_IOC_GET_STATS, &st) == 0, "GET_STATS: %s", strerror(errno));
+		w = (const uint64_t *)&st;
+		for (i = 0; i < sizeof(st) / 8; i++)
+			leak_check(w[i], "stats");
+		/* The whole ring area: header, producer states, records. */
+		w = r.ring;
+		for (i = 0; i < r.a.ring_size / 8; i++)
+			leak_check(w[i], "ring area");
+		while ((n = read(text, buf, sizeof(buf))) > 0) {
+			leak_text(buf, n);
+			text_bytes += n;
+		}
+		for (t = 0; t < 3; t++) {
+			msg = nlmsg_alloc();
+			genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0,
+				    t == 0 ? NLM_F_DUMP : 0,
+				    t == 0 ? SELF_E_CMD_LIST_VMS : SELF_E_CMD_GET_STATS,
+				    SELF_E_GENL_VERSION);
+			if (t == 2)
+				nla_put_u32(msg, SELF_E_A_VM_ID, r.a.vm_id);
+			nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, leak_on_msg, &msgs);
+			CHECK(nl_send_auto(sk, msg) >= 0, "netlink send");
+			nlmsg_free(msg);
+			nl_recvmsgs_default(sk);	/* GET_STATS of an ended VM: ENOENT */
+		}
+		while (nl_recvmsgs_default(mon) > 0)
+			;
+	}
+	if (vm_wait(&vm))
+		return -1;
+	usleep(300000);
+	while (nl_recvmsgs_default(mon) > 0)
+		;
+	while ((n = read(text, buf, sizeof(buf))) > 0) {
+		leak_text(buf, n);
+		text_bytes += n;
+	}
+	CHECK(!leak_why[0], "%s", leak_why);
+	CHECK(msgs >= 3 && notes >= 2 && text_bytes > 0,
+	      "too little looked at: %d replies, %d notifications, %" PRIu64 " text bytes", msgs,
+	      notes, text_bytes);
+	printf("# no-leaks: %" PRIu64 " values checked (%d netlink replies, %d notifications, %"
+	       PRIu64 " text bytes)\n", leak_checked, msgs, notes, text_bytes);
+	close(text);
+	reader_close(&r);
+	nl_socket_free(sk);
+	nl_socket_free(mon);
+	return 0;
+}
+
 /* Attach to the newest VM of a running VMM, read for a while, detach. */
 static int test_cycle_reader(void)
 {
@@ -884,6 +1174,8 @@ int main(int argc, char **argv)
 		{ "watermark", test_watermark, false },
 		{ "bad-input", test_bad_input, false },
 		{ "netlink", test_netlink, false },
+		{ "garbage-tails", test_garbage_tails, false },
+		{ "no-leaks", test_no_leaks, false },
 		{ "cycle-reader", test_cycle_reader, true },
 	};
 	size_t i;

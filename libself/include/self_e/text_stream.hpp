@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "self_e/device.hpp"
@@ -32,5 +33,10 @@ private:
     UniqueFd fd_;
     std::string partial_;  // the start of a line the next read completes
 };
+
+// How read_lines() cuts what read() returned into lines: data goes after
+// partial (the start of a line an earlier read left), each whole line ('\n'
+// included) is appended to lines, and partial keeps the rest.
+void append_lines(std::string& partial, std::string_view data, std::vector<std::string>& lines);
 
 }  // namespace self_e
