@@ -30,8 +30,10 @@ struct CarriedCounters {
 
 class LiveSampler final : public Sampler {
 public:
-    LiveSampler(ProcFs proc, SysFs sys) : proc_(std::move(proc)), sys_(std::move(sys))
+    LiveSampler(SamplingSettings sampling, ProcFs proc, SysFs sys)
+        : proc_(std::move(proc)), sys_(std::move(sys))
     {
+        options_.sampling = sampling;
         // listener_ joined the events group first, so no VM falls between
         // it and the list rebuild() takes.
         rebuild();
@@ -134,7 +136,7 @@ private:
             for (const VmDescription& vm : control_.list_vms())
                 targets.push_back(AttachTarget::vm(vm.vm_id));
             try {
-                watcher_ = std::make_unique<Watcher>(targets, WatchOptions{}, proc_);
+                watcher_ = std::make_unique<Watcher>(targets, options_, proc_);
                 break;
             } catch (const Error& e) {
                 if (e.kind() != ErrorKind::no_such_process || attempt == 4)
@@ -144,6 +146,7 @@ private:
         dirty_ = false;
     }
 
+    WatchOptions options_;
     ProcFs proc_;
     SysFs sys_;
     NotificationListener listener_;
@@ -156,9 +159,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Sampler> make_live_sampler(ProcFs proc, SysFs sys)
+std::unique_ptr<Sampler> make_live_sampler(SamplingSettings sampling, ProcFs proc, SysFs sys)
 {
-    return std::make_unique<LiveSampler>(std::move(proc), std::move(sys));
+    return std::make_unique<LiveSampler>(sampling, std::move(proc), std::move(sys));
 }
 
 }  // namespace self_e::tool

@@ -134,6 +134,15 @@ const std::vector<VmMetric>& vm_metrics()
          [](const VmRow& r) { return maybe(r.dropped); }},
         {"self_e_vm_readers", MetricType::gauge, "Readers attached to the VM now, the exporter included.",
          [](const VmRow& r) { return maybe(r.readers); }},
+        {"self_e_vm_idle_pages", MetricType::gauge,
+         "Guest pages not seen accessed in their last 60 access samplings (with --sample-interval).",
+         [](const VmRow& r) { return r.working_set ? std::optional<double>(r.working_set->idle_pages) : std::nullopt; }},
+        {"self_e_vm_hot_pages", MetricType::gauge,
+         "Guest pages accessed in each of their last 4 access samplings (with --sample-interval).",
+         [](const VmRow& r) { return r.working_set ? std::optional<double>(r.working_set->hot_pages) : std::nullopt; }},
+        {"self_e_vm_sampling_passes_total", MetricType::counter,
+         "Access-sampling passes the VM's working set is made of (with --sample-interval).",
+         [](const VmRow& r) { return r.working_set ? std::optional<double>(r.working_set->passes) : std::nullopt; }},
     };
     return list;
 }
@@ -226,6 +235,25 @@ std::vector<MetricFamily> metrics_from_sample(const VmSample& sample)
             pages.points.push_back({std::move(labels), static_cast<double>(c.value(vm))});
         }
     out.push_back(std::move(pages));
+
+    MetricFamily working_set{"self_e_vm_working_set_pages",
+                             "Guest pages seen accessed within their last N access samplings (label samplings) "
+                             "(with --sample-interval).",
+                             MetricType::gauge,
+                             {}};
+    for (const VmRow& vm : sample.vms) {
+        if (!vm.working_set)
+            continue;
+        const std::pair<const char*, std::uint64_t> windows[] = {{"1", vm.working_set->working_set_1},
+                                                                 {"10", vm.working_set->working_set_10},
+                                                                 {"60", vm.working_set->working_set_60}};
+        for (const auto& [window, pages_now] : windows) {
+            std::vector<Label> labels = vm_labels(vm);
+            labels.push_back({"samplings", window});
+            working_set.points.push_back({std::move(labels), static_cast<double>(pages_now)});
+        }
+    }
+    out.push_back(std::move(working_set));
 
     for (const VmMetric& metric : vm_metrics()) {
         MetricFamily family{metric.name, metric.help, metric.type, {}};

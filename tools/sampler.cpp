@@ -38,10 +38,10 @@ double monotonic_seconds()
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-std::unique_ptr<Sampler> make_sampler()
+std::unique_ptr<Sampler> make_sampler(SamplingSettings sampling)
 {
     try {
-        return make_live_sampler();
+        return make_live_sampler(sampling);
     } catch (const Error& e) {
         if (e.kind() != ErrorKind::unsupported)
             throw;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 
+#include "self_e/device.hpp"
 #include "self_e/procfs.hpp"
 #include "self_e/sysfs.hpp"
 #include "vm_sample.hpp"
@@ -24,13 +25,16 @@ public:
     virtual VmSample sample() = 0;
 };
 
-// The module's sampler; throws self_e::Error (unsupported) without self_e.ko,
+// The module's sampler, asking for access sampling of every VM as given
+// (interval 0: none); throws self_e::Error (unsupported) without self_e.ko,
 // (permission) without root.
-std::unique_ptr<Sampler> make_live_sampler(ProcFs proc = ProcFs{}, SysFs sys = SysFs{});
+std::unique_ptr<Sampler> make_live_sampler(SamplingSettings sampling = {}, ProcFs proc = ProcFs{},
+                                           SysFs sys = SysFs{});
 // Snapshots of VM processes found in /proc (needs root for page frames).
 std::unique_ptr<Sampler> make_proc_sampler(ProcFs proc = ProcFs{}, SysFs sys = SysFs{});
-// The live sampler when self_e.ko is loaded, else the /proc one.
-std::unique_ptr<Sampler> make_sampler();
+// The live sampler when self_e.ko is loaded, else the /proc one (which
+// cannot sample accesses: the working set needs the module).
+std::unique_ptr<Sampler> make_sampler(SamplingSettings sampling = {});
 
 // /sys/kernel/mm/ksm (available false on a kernel without KSM).
 HostKsm read_host_ksm(const SysFs& sys);

@@ -34,6 +34,11 @@ const std::vector<TopColumn>& top_columns()
          [](const VmRow&, const VmRates& r) { return r.faults_per_s; }, false},
         {"touched", "TOUCHED", 'w', 8, false,
          [](const VmRow& r, const VmRates&) { return std::optional<double>(r.touched); }, false},
+        {"wset", "WSET", 's', 7, false,
+         [](const VmRow& r, const VmRates&) {
+             return r.working_set ? std::optional<double>(r.working_set->working_set_10) : std::nullopt;
+         },
+         false, true},
         {"intra", "INTRA", 'k', 7, false,
          [](const VmRow& r, const VmRates&) { return std::optional<double>(r.ksm_intra); }, false},
         {"inter", "INTER", 'x', 7, false,
@@ -44,6 +49,11 @@ const std::vector<TopColumn>& top_columns()
          [](const VmRow&, const VmRates& r) { return r.cow_breaks_per_s; }, false},
         {"dropped", "DROP", 'd', 6, false, [](const VmRow& r, const VmRates&) { return opt(r.dropped); },
          false},
+        {"idle", "IDLE", 'i', 7, false,
+         [](const VmRow& r, const VmRates&) {
+             return r.working_set ? std::optional<double>(r.working_set->idle_pages) : std::nullopt;
+         },
+         false, true},
     };
     return columns;
 }
@@ -180,17 +190,24 @@ std::vector<std::string> top_header_lines(const TopFrame& frame, const TopSort& 
 
 std::vector<std::string> top_table_lines(const TopFrame& frame, const TopSort& sort, std::size_t width)
 {
-    const auto& columns = top_columns();
+    const auto& all = top_columns();
+    // The working-set columns only when some VM is sampled (--sample-interval).
+    const bool sampled = std::any_of(frame.sample.vms.begin(), frame.sample.vms.end(),
+                                     [](const VmRow& r) { return r.working_set.has_value(); });
+    std::vector<const TopColumn*> columns;
+    for (const TopColumn& c : all)
+        if (sampled || !c.sampled_only)
+            columns.push_back(&c);
     // Widths: NAME grows to the longest name (bounded), or to what the
     // terminal leaves; columns that do not fit are dropped from the right.
     std::vector<std::size_t> widths;
     std::size_t name_index = 0;
     for (std::size_t i = 0; i < columns.size(); ++i) {
-        widths.push_back(columns[i].width);
-        if (columns[i].key == kNameKey)
+        widths.push_back(columns[i]->width);
+        if (columns[i]->key == kNameKey)
             name_index = i;
     }
-    std::size_t longest = columns[name_index].width;
+    std::size_t longest = columns[name_index]->width;
     for (const VmRow& row : frame.sample.vms)
         longest = std::max(longest, std::min(row.name.size(), kNameMaxWidth));
     std::size_t shown = columns.size();
@@ -214,8 +231,8 @@ std::vector<std::string> top_table_lines(const TopFrame& frame, const TopSort& s
     for (std::size_t i = 0; i < shown; ++i) {
         if (i)
             title += ' ';
-        title += columns[i].key == kNameKey ? fmt::format("{:<{}}", columns[i].title, widths[i])
-                                            : fmt::format("{:>{}}", columns[i].title, widths[i]);
+        title += columns[i]->key == kNameKey ? fmt::format("{:<{}}", columns[i]->title, widths[i])
+                                             : fmt::format("{:>{}}", columns[i]->title, widths[i]);
     }
     lines.push_back(std::move(title));
     for (const std::size_t r : sorted_rows(frame, sort)) {
@@ -223,7 +240,7 @@ std::vector<std::string> top_table_lines(const TopFrame& frame, const TopSort& s
         for (std::size_t i = 0; i < shown; ++i) {
             if (i)
                 line += ' ';
-            line += cell(columns[i], frame.sample.vms[r], frame.rates[r], widths[i]);
+            line += cell(*columns[i], frame.sample.vms[r], frame.rates[r], widths[i]);
         }
         lines.push_back(std::move(line));
     }
@@ -287,7 +304,14 @@ nlohmann::ordered_json top_json(const TopFrame& frame)
                        {"cow_breaks_per_s", or_null(rate.cow_breaks_per_s)},
                        {"ksm_merges", or_null(r.ksm_merges)},
                        {"events", or_null(r.events)},
-                       {"dropped", or_null(r.dropped)}});
+                       {"dropped", or_null(r.dropped)},
+                       {"working_set_pages",
+                        r.working_set ? nlohmann::ordered_json{{"1", r.working_set->working_set_1},
+                                                               {"10", r.working_set->working_set_10},
+                                                               {"60", r.working_set->working_set_60}}
+                                      : nlohmann::ordered_json(nullptr)},
+                       {"idle_pages", r.working_set ? nlohmann::ordered_json(r.working_set->idle_pages)
+                                                    : nlohmann::ordered_json(nullptr)}});
     }
     out["vms"] = std::move(vms);
     return out;

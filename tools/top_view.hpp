@@ -27,6 +27,7 @@ struct TopColumn {
     // The figure of a VM (nullopt: not known, shown as "-"); none for NAME.
     std::optional<double> (*value)(const VmRow& row, const VmRates& rates);
     bool ascending;  // sorted smallest first (ids); figures sort largest first
+    bool sampled_only = false;  // shown only when some VM's accesses are sampled
 };
 
 const std::vector<TopColumn>& top_columns();

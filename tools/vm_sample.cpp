@@ -46,6 +46,8 @@ VmRow row_from_report(const VmReport& report)
     row.unmapped = report.pages.unmapped;
     row.saved_bytes = report.saved_bytes;
     row.exact = report.exact;
+    if (report.working_set.passes)
+        row.working_set = report.working_set;
     return row;
 }
 

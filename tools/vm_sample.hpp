@@ -37,9 +37,9 @@ struct VmRow {
     std::uint64_t unmapped = 0;    // swapped or unmapped since touched
     std::uint64_t saved_bytes = 0;  // this VM's share of what its KSM pages save
     bool exact = true;             // false after lost or late events, until reseeded
-    // Working-set sampling (kmod) will add working_set_pages and idle_pages
-    // here, as std::optional, with a column in top_view.cpp and a gauge in
-    // metrics.cpp each.
+    // The working set from the module's access sampling (--sample-interval);
+    // none when the VM was not sampled (definitions: self_e/working_set.hpp).
+    std::optional<WorkingSetSummary> working_set;
 
     std::uint64_t untouched() const noexcept { return total - touched; }
     std::uint64_t ksm_shared() const noexcept { return ksm_intra + ksm_inter + ksm_alone; }

@@ -184,3 +184,29 @@ TEST_CASE("without the module: module_loaded 0, no vm label, no event counters",
     CHECK(text.find("vm=\"") == std::string::npos);
     CHECK(has_line(text, "self_e_vm_pages{pid=\"321\",name=\"qemu-guest\",class=\"private\"} 130"));
 }
+
+TEST_CASE("a sampled VM: its working set per window, idle and hot pages", "[export]")
+{
+    VmSample s;
+    s.module = {true, 1, 1};
+    VmRow a = row(1, 100, "web");
+    WorkingSetSummary ws;
+    ws.passes = 70;
+    ws.working_set_1 = 8;
+    ws.working_set_10 = 9;
+    ws.working_set_60 = 40;
+    ws.hot_pages = 8;
+    ws.idle_pages = 4000;
+    a.working_set = ws;
+    s.vms.push_back(a);
+    s.vms.push_back(row(2, 200, "db"));  // not sampled: no series
+    const std::string text = render_exposition(metrics_from_sample(s));
+    CHECK(has_line(text, R"(self_e_vm_working_set_pages{vm="1",pid="100",name="web",samplings="1"} 8)"));
+    CHECK(has_line(text, R"(self_e_vm_working_set_pages{vm="1",pid="100",name="web",samplings="10"} 9)"));
+    CHECK(has_line(text, R"(self_e_vm_working_set_pages{vm="1",pid="100",name="web",samplings="60"} 40)"));
+    CHECK(has_line(text, R"(self_e_vm_idle_pages{vm="1",pid="100",name="web"} 4000)"));
+    CHECK(has_line(text, R"(self_e_vm_hot_pages{vm="1",pid="100",name="web"} 8)"));
+    CHECK(has_line(text, R"(self_e_vm_sampling_passes_total{vm="1",pid="100",name="web"} 70)"));
+    CHECK(text.find(R"(vm="2",pid="200",name="db",samplings=)") == std::string::npos);
+    CHECK(text.find(R"(self_e_vm_idle_pages{vm="2")") == std::string::npos);
+}

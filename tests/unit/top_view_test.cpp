@@ -148,3 +148,25 @@ TEST_CASE("top --json: one object with the documented keys", "[top]")
     CHECK(j["vms"][1]["faults"].is_null());
     CHECK(j.dump().find('\n') == std::string::npos);
 }
+
+TEST_CASE("top: the working-set columns appear once a VM is sampled", "[top]")
+{
+    VmSample s = sample_at(10);
+    WorkingSetSummary ws;
+    ws.passes = 70;
+    ws.working_set_10 = 9;
+    ws.idle_pages = 4087;
+    s.vms[0].working_set = ws;
+    const TopFrame frame = make_top_frame(s, nullptr, 2);
+    const std::vector<std::string> lines = top_table_lines(frame, {*find_top_column("vm"), false}, 0);
+    CHECK(lines[0] ==
+          "   VM     PID NAME                     TOUCH/s  TOUCHED    WSET   INTRA   INTER   ZERO  COW/s   DROP    IDLE");
+    CHECK(lines[1] ==
+          "    1     153 minivmm                        -      131       9       3     129      1      -      0    4087");
+    CHECK(lines[2] ==
+          "    2     159 a-guest-with-a-very-lon~       -     1200       -       3     129      1      -      0       -");
+    const auto json = top_json(frame);
+    CHECK(json["vms"][0]["working_set_pages"]["10"] == 9);
+    CHECK(json["vms"][0]["idle_pages"] == 4087);
+    CHECK(json["vms"][1]["working_set_pages"].is_null());
+}
