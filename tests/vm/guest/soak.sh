@@ -11,7 +11,8 @@
 #     (for access sampling), and one in eight killed with SIGKILL mid-life;
 #   - KSM: run=1 with pages_to_scan 2000 and sleep_millisecs 20, all along;
 #   - readers: two loops attaching and detaching all the time: `self-e trace
-#     --pid` with a 4 KiB ring (it overflows), with --json and --type, with
+#     --pid` with a 1 KiB ring (it overflows), kmodtest's overflow test (a
+#     full ring's counts: offered = read + dropped), with --json and --type, with
 #     --sample-interval (access sampling), the all-VM text stream (`cat
 #     /dev/self-e`, `self-e trace`), `self-e report`, `self-e list --json` and
 #     `--watch`, kmodtest's raw reader;
@@ -177,7 +178,8 @@ run_reader() {
 	# cat and kmodtest have no SIGTERM handler: ended by it, they are fine.
 	case $_kind:$_st in text-stream:143|kmodtest:143) _st=0 ;; esac
 	echo "$_kind $_st" >>"$S/readers.log"
-	if [ "$_st" != 0 ] && [ "$_st" != 1 ]; then
+	# kmodtest overflow checks the ring's accounting itself: 1 is its FAIL.
+	if [ "$_kind:$_st" = overflow:1 ] || { [ "$_st" != 0 ] && [ "$_st" != 1 ]; }; then
 		echo "$_kind $_st: $(tail -n 2 "$S/r.$ID.err" | tr '\n' ' ')" >>"$S/readers.bad"
 	fi
 	grep -h 'events printed' "$S/r.$ID.err" >>"$S/traces.log" 2>/dev/null
@@ -210,9 +212,10 @@ reader() {
 		rnd "$n"
 		pid=$(echo "$pids" | sed -n "$((RND + 1))p")
 		rnd 3; secs=$((1 + RND))
-		rnd 10
+		rnd 11
 		case $RND in
-		0|1) run_reader trace-small-ring "$secs" self-e trace --pid "$pid" --ring 4 ;;
+		0|1) run_reader trace-small-ring "$secs" self-e trace --pid "$pid" --ring 1 ;;
+		10) run_reader overflow 60 kmodtest overflow ;;
 		2) run_reader trace-json "$secs" self-e trace --pid "$pid" --json --type fault,ksm_merge,cow_break,unmerge ;;
 		3) run_reader trace-sampling "$secs" self-e trace --pid "$pid" --sample-interval 50 --type access,sample ;;
 		4) run_reader text-stream "$secs" cat /dev/self-e ;;
