@@ -49,6 +49,7 @@ rig-6.1-debug: static
 # The suite, then a short soak, on the debug kernel. Not part of `make test`.
 DEBUG_SOAK ?= 120
 test-debug: static
+	@$(ROOT)/scripts/deps.sh check-or-install-debug
 	@rc=0; \
 	$(RIG_ENV) $(RIG) --kernel 6.1-debug --timeout 1800 $(RIG_ARGS) | tee $(BUILD)/test-debug-suite.log; \
 	[ "$${PIPESTATUS[0]}" = 0 ] || rc=1; \
