@@ -130,7 +130,7 @@ done
 cat >"$dir/kernel.env" <<-EOF
 SERIES=6.1-debug
 KV=$kv
-KVERSION=$KVERSION (debug build)
+KVERSION="$KVERSION (debug build)"
 KDIR=$obj
 VMLINUZ=$dir/vmlinuz
 TOOLPATH=$dir/no-tools
