@@ -79,7 +79,8 @@ fi
 
 rm -rf "$dir"
 obj=$dir/obj
-mkdir -p "$obj" "$dir/modules"
+# sysroot/usr/lib: empty, where the rig looks for a Debian kbuild's objtool.
+mkdir -p "$obj" "$dir/modules" "$dir/sysroot/usr/lib"
 kmake() { nice -n 19 make -C "$src" O="$obj" CC=gcc-12 HOSTCC=gcc-12 "$@" >>"$LOG" 2>&1; }
 
 log "debug kernel: configuring (x86_64_defconfig + $(basename "$FRAGMENT"))"
