@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$CACHE" ] && [ -n "$OUT" ] || die "debug-kernel.sh: --cache and --out are required"
-need make gcc-12 flex bison bc dpkg-deb xz sha256sum nice
+need make gcc-12 flex bison bc dpkg-deb xz sha256sum nice modinfo
 for h in /usr/include/gelf.h /usr/include/openssl/ssl.h; do
 	[ -e "$h" ] || die "missing $h (apt-get install libelf-dev libssl-dev; make deps-debug)"
 done
@@ -77,7 +77,9 @@ if [ ! -e "$src/.complete" ]; then
 	touch "$src/.complete"
 fi
 
-rm -rf "$dir"
+# A changed key rebuilds in the same tree: kbuild recompiles only what the
+# changed options touch.
+rm -f "$dir/.complete" "$dir/.key"
 obj=$dir/obj
 # sysroot/usr/lib: empty, where the rig looks for a Debian kbuild's objtool.
 mkdir -p "$obj" "$dir/modules" "$dir/sysroot/usr/lib"
@@ -127,6 +129,10 @@ for m in irqbypass kvm ccp kvm-amd; do
 	f=$(find "$obj" -name "$m.ko" | head -n 1)
 	[ -n "$f" ] || die "the debug kernel built no $m.ko"
 	cp "$f" "$dir/modules/$m.ko"
+	# The guest loads only these four: any other dependency must be built in.
+	for d in $(modinfo -F depends "$f" | tr ',' ' '); do
+		case $d in irqbypass|kvm|ccp) ;; *) die "$m.ko needs module $d: build it in (debug.config)" ;; esac
+	done
 done
 cat >"$dir/kernel.env" <<-EOF
 SERIES=6.1-debug
