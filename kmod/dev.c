@@ -74,9 +74,19 @@ static ssize_t self_e_read(struct file *file, char __user *buf, size_t count, lo
 	struct self_e_reader *r = file->private_data;
 	size_t copied = 0;
 	ssize_t ret;
+	char *kbuf;
 
 	if (!count)
 		return 0;
+	/*
+	 * Lines go to user space through a kernel buffer, after r->lock is
+	 * dropped: mmap() takes r->lock under mmap_lock, so r->lock must never
+	 * be held while user memory can fault (lockdep: a real ABBA deadlock).
+	 */
+	count = min_t(size_t, count, PAGE_SIZE);
+	kbuf = kmalloc(count, GFP_KERNEL);
+	if (!kbuf)
+		return -ENOMEM;
 	mutex_lock(&r->lock);
 	ret = ensure_started(r);
 	if (ret)
@@ -88,10 +98,7 @@ static ssize_t self_e_read(struct file *file, char __user *buf, size_t count, lo
 			if (r->line_off == r->line_len && !next_line(r))
 				break;
 			n = min_t(size_t, count - copied, r->line_len - r->line_off);
-			if (copy_to_user(buf + copied, r->line + r->line_off, n)) {
-				ret = copied ? copied : -EFAULT;
-				goto out;
-			}
+			memcpy(kbuf + copied, r->line + r->line_off, n);
 			r->line_off += n;
 			copied += n;
 		}
@@ -111,6 +118,9 @@ static ssize_t self_e_read(struct file *file, char __user *buf, size_t count, lo
 	ret = copied;
 out:
 	mutex_unlock(&r->lock);
+	if (ret > 0 && copy_to_user(buf, kbuf, ret))
+		ret = -EFAULT;
+	kfree(kbuf);
 	return ret;
 }
 
@@ -133,10 +143,11 @@ static __poll_t self_e_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+static int attach_locked(struct self_e_reader *r, struct self_e_attach *ap);
+
 static int ioctl_attach(struct self_e_reader *r, void __user *arg)
 {
 	struct self_e_attach a;
-	struct self_e_vm *vm;
 	int ret, i;
 
 	if (copy_from_user(&a, arg, sizeof(a)))
@@ -147,6 +158,29 @@ static int ioctl_attach(struct self_e_reader *r, void __user *arg)
 	for (i = 0; i < ARRAY_SIZE(a.reserved); i++)
 		if (a.reserved[i])
 			return -EINVAL;
+	mutex_lock(&r->lock);
+	ret = attach_locked(r, &a);
+	mutex_unlock(&r->lock);
+	if (ret)
+		return ret;
+	/* User memory only without r->lock (see self_e_read()). */
+	if (copy_to_user(arg, &a, sizeof(a))) {
+		/* The caller cannot know the ring: leave the file as it was. */
+		mutex_lock(&r->lock);
+		self_e_reader_stop(r);
+		mutex_unlock(&r->lock);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* Under r->lock. */
+static int attach_locked(struct self_e_reader *r, struct self_e_attach *ap)
+{
+	struct self_e_attach a = *ap;
+	struct self_e_vm *vm;
+	int ret;
+
 	if (r->active)
 		return -EBUSY;
 
@@ -174,11 +208,7 @@ static int ioctl_attach(struct self_e_reader *r, void __user *arg)
 	a.cons_size = r->ring.cons_size;
 	a.ring_offset = r->ring.cons_size;
 	a.ring_size = r->ring.ring_size;
-	if (copy_to_user(arg, &a, sizeof(a))) {
-		/* The caller cannot know the ring: leave the file as it was. */
-		self_e_reader_stop(r);
-		return -EFAULT;
-	}
+	*ap = a;
 	return 0;
 }
 
@@ -232,12 +262,15 @@ static int ioctl_set_sampling(struct self_e_reader *r, void __user *arg)
 	    (req.interval_ms && (req.interval_ms < SELF_E_SAMPLE_MIN_MS ||
 				 req.interval_ms > SELF_E_SAMPLE_MAX_MS)))
 		return -EINVAL;
+	mutex_lock(&r->lock);
 	/* Sampling is for one VM: the one this file is attached to. */
 	if (!r->active || !r->vm)
-		return -EINVAL;
-	if (req.interval_ms && READ_ONCE(r->vm->dead))
-		return -ENOENT;
-	ret = self_e_sample_set(r, &req);
+		ret = -EINVAL;
+	else if (req.interval_ms && READ_ONCE(r->vm->dead))
+		ret = -ENOENT;
+	else
+		ret = self_e_sample_set(r, &req);
+	mutex_unlock(&r->lock);
 	if (ret)
 		return ret;
 	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
@@ -251,40 +284,35 @@ static long self_e_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	u64 mask;
 	long ret;
 
-	mutex_lock(&r->lock);
+	/* r->lock is taken inside, never across a user copy (see self_e_read()). */
 	switch (cmd) {
 	case SELF_E_IOC_ATTACH:
-		ret = ioctl_attach(r, uarg);
-		break;
+		return ioctl_attach(r, uarg);
 	case SELF_E_IOC_SET_MASK:
-		ret = -EFAULT;
 		if (get_user(mask, (u64 __user *)uarg))
-			break;
-		ret = -EINVAL;
+			return -EFAULT;
 		if (mask & ~SELF_E_EVENT_MASK_ALL)
-			break;
+			return -EINVAL;
+		mutex_lock(&r->lock);
 		WRITE_ONCE(r->mask, mask);
-		ret = 0;
-		break;
+		mutex_unlock(&r->lock);
+		return 0;
 	case SELF_E_IOC_GET_STATS:
-		ret = -EINVAL;
-		if (!r->active)
-			break;
-		self_e_reader_stats(r, &st);
-		ret = copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
-		break;
+		mutex_lock(&r->lock);
+		ret = r->active ? 0 : -EINVAL;
+		if (!ret)
+			self_e_reader_stats(r, &st);
+		mutex_unlock(&r->lock);
+		if (ret)
+			return ret;
+		return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
 	case SELF_E_IOC_GET_VM:
-		ret = ioctl_get_vm(uarg);
-		break;
+		return ioctl_get_vm(uarg);
 	case SELF_E_IOC_SET_SAMPLING:
-		ret = ioctl_set_sampling(r, uarg);
-		break;
+		return ioctl_set_sampling(r, uarg);
 	default:
-		ret = -ENOTTY;
-		break;
+		return -ENOTTY;
 	}
-	mutex_unlock(&r->lock);
-	return ret;
 }
 
 static int self_e_mmap(struct file *file, struct vm_area_struct *vma)
