@@ -16,6 +16,8 @@ packages=(
 	qemu-system-x86 busybox-static xz-utils	# the kernel rig
 	libelf1 libssl3 zlib1g			# run by the kernels' prebuilt kbuild tools
 )
+# `make test-debug` only: building the debug kernel from linux-source-6.1.
+debug_packages=(flex bison bc libelf-dev libssl-dev)
 
 missing() {
 	local p
@@ -43,8 +45,13 @@ check-or-install)
 	mapfile -t need < <(missing)
 	[ "${#need[@]}" -eq 0 ] || install "${need[@]}"
 	;;
+check-or-install-debug)
+	packages+=("${debug_packages[@]}")
+	mapfile -t need < <(missing)
+	[ "${#need[@]}" -eq 0 ] || install "${need[@]}"
+	;;
 *)
-	echo "usage: $0 install|check-or-install" >&2
+	echo "usage: $0 install|check-or-install|check-or-install-debug" >&2
 	exit 2
 	;;
 esac

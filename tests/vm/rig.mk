@@ -26,3 +26,37 @@ rig-shadow: static
 # Needs no self-e: the rig builds its own test programs.
 rig-selftest:
 	$(RIG_ENV) $(ROOT)/tests/vm/selftest/run.sh
+
+# The soak (tests/vm/soak, tests/vm/guest/soak.sh): VMs, KSM, readers and
+# module reloads churning for DURATION seconds, then derived state against
+# ground truth. Not part of `make test`.
+#   make soak [DURATION=600] [KERNEL=6.1|6.12|6.1-debug] [SOAK_ARGS='--seed 2 --vms 6']
+DURATION ?= 600
+KERNEL   ?= 6.1
+SOAK_ARGS ?=
+
+.PHONY: soak rig-6.1-debug test-debug
+
+soak: static
+	$(RIG_ENV) $(ROOT)/tests/vm/soak --kernel $(KERNEL) --duration $(DURATION) $(SOAK_ARGS)
+
+# The debug kernel (tests/vm/lib/debug-kernel.sh): Debian's linux-source-6.1
+# with KASAN, lockdep, DEBUG_ATOMIC_SLEEP and KFENCE, built once into
+# $(BUILD)/vm-debug (about an hour under nice on 2 busy cores, see README).
+rig-6.1-debug: static
+	$(RIG_ENV) $(RIG) --kernel 6.1-debug --timeout 1800 $(RIG_ARGS)
+
+# The suite, then a short soak, on the debug kernel. Not part of `make test`.
+DEBUG_SOAK ?= 120
+test-debug: static
+	@$(ROOT)/scripts/deps.sh check-or-install-debug
+	@rc=0; \
+	$(RIG_ENV) $(RIG) --kernel 6.1-debug --timeout 1800 $(RIG_ARGS) | tee $(BUILD)/test-debug-suite.log; \
+	[ "$${PIPESTATUS[0]}" = 0 ] || rc=1; \
+	$(RIG_ENV) $(ROOT)/tests/vm/soak --kernel 6.1-debug --duration $(DEBUG_SOAK) | tee $(BUILD)/test-debug-soak.log; \
+	[ "$${PIPESTATUS[0]}" = 0 ] || rc=1; \
+	p=0; f=0; for l in suite soak; do \
+		set -- $$(tail -n 1 $(BUILD)/test-debug-$$l.log | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$$/\1 \2/p'); \
+		p=$$((p + $${1:-0})); f=$$((f + $${2:-1})); \
+	done; \
+	echo "$$p passed, $$f failed"; exit $$rc

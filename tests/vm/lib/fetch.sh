@@ -3,11 +3,13 @@
 # nothing is installed on the host. Everything lands in a cache folder that is
 # reused on the next run.
 #
-#   fetch.sh --cache DIR --kernel 6.1|6.12
+#   fetch.sh --cache DIR --kernel 6.1|6.12 [--source]
 #
 # prints two lines for the caller to read:
 #   KERNEL_DIR=<folder of the resolved kernel>
 #   BUSYBOX=<path of busybox-static's binary>
+# and with --source a third, SOURCE_DEB=<linux-source-SERIES .deb of the same
+# version> (for the debug kernel, lib/debug-kernel.sh).
 #
 # The kernel folder holds vmlinuz, config, modules/{irqbypass,kvm,ccp,kvm-amd}.ko
 # (decompressed), sysroot/ (headers, kbuild, pahole when kbuild needs it) and
@@ -23,13 +25,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
-usage() { echo "usage: fetch.sh --cache DIR --kernel 6.1|6.12"; }
+usage() { echo "usage: fetch.sh --cache DIR --kernel 6.1|6.12 [--source]"; }
 
-CACHE='' SERIES=''
+CACHE='' SERIES='' SOURCE=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cache) CACHE=${2:?--cache needs a folder}; shift 2 ;;
 	--kernel) SERIES=${2:?--kernel needs 6.1 or 6.12}; shift 2 ;;
+	--source) SOURCE=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "fetch.sh: unknown argument '$1'" ;;
 	esac
@@ -264,6 +267,13 @@ fetch_kernel() {
 		touch "$dir/.complete"
 	fi
 	echo "KERNEL_DIR=$dir"
+	if [ -n "$SOURCE" ]; then
+		# Debian's patched source of exactly this kernel (same version).
+		APT+=("${rel[@]}")
+		download "linux-source-$series=$ver"
+		APT=("${APT_BASE[@]}")
+		echo "SOURCE_DEB=${DEBS[0]}"
+	fi
 }
 
 fetch_busybox() {
