@@ -9,6 +9,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "sampling_options.hpp"
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "sampler.hpp"
@@ -52,14 +53,7 @@ public:
                     return e.what();
                 }
             });
-        app.add_option("--sample-interval", sample_ms_,
-                       fmt::format("with self_e.ko: sample the VMs' page accesses every MS ms ({}..{}) for the "
-                                   "working set",
-                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
-            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
-        app.add_option("--sample-budget", sample_budget_,
-                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
-            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        sampling_.declare(app, ", with self_e.ko, for the working-set metrics");
         app.add_option("--interval", interval_s_, "seconds between samples (default 5)")
             ->check(CLI::Range(0.1, 3600.0));
         app.footer(kFooter);
@@ -69,7 +63,7 @@ public:
     {
         catch_stop_signals();
         const ListenAddress address = parse_listen_address(listen_);
-        std::unique_ptr<Sampler> sampler = make_sampler(sampling());
+        std::unique_ptr<Sampler> sampler = make_sampler(sampling_.settings());
         MetricsServer server(address);
         server.publish(render(sampler->sample()));
         server.start();
@@ -95,15 +89,7 @@ public:
     }
 
 private:
-    SamplingSettings sampling() const
-    {
-        if (sample_budget_ && !sample_ms_)
-            throw UsageError("--sample-budget needs --sample-interval");
-        return {std::chrono::milliseconds(sample_ms_), sample_budget_};
-    }
-
-    std::uint32_t sample_ms_ = 0;
-    std::uint32_t sample_budget_ = 0;
+    SamplingOptions sampling_;
     static std::string render(const VmSample& sample)
     {
         const std::vector<MetricFamily> families = metrics_from_sample(sample);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "sampling_options.hpp"
 #include "list_output.hpp"
 #include "self_e/control.hpp"
 #include "self_e/error.hpp"
@@ -51,14 +52,7 @@ public:
                                              "); `report --from` then sees only these")
             ->delimiter(',');
         app.add_option("--ring", ring_kib_, "ring size per VM in KiB (default 4096)")->check(CLI::Range(64, 1 << 20));
-        app.add_option("--sample-interval", sample_ms_,
-                       fmt::format("sample the VMs' page accesses every MS ms ({}..{}): `access` events, "
-                                   "the working set in `report --from`, the heatmap's accesses",
-                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
-            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
-        app.add_option("--sample-budget", sample_budget_,
-                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
-            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        sampling_.declare(app, ": `access` events, the working set in `report --from`, the heatmap's accesses");
         app.footer(kFooter);
     }
 
@@ -70,8 +64,6 @@ public:
         } catch (const Error& e) {
             throw UsageError(std::string("--type: ") + e.what());
         }
-        if (sample_budget_ && !sample_ms_)
-            throw UsageError("--sample-budget needs --sample-interval");
         catch_stop_signals();
 
         std::vector<AttachTarget> targets;
@@ -91,7 +83,7 @@ public:
         RecorderOptions options;
         options.event_mask = mask;
         options.ring_bytes = ring_kib_ * 1024;
-        options.sampling = {std::chrono::milliseconds(sample_ms_), sample_budget_};
+        options.sampling = sampling_.settings();
         Recorder recorder(path_, targets, options, std::move(listener));
         const bool tty = ::isatty(STDERR_FILENO);
         fmt::print(stderr, "self-e record: recording {} VM(s){} to {}{}\n", recorder.vms().size(),
@@ -141,8 +133,7 @@ private:
     std::optional<double> duration_s_;
     std::vector<std::string> types_;
     std::uint32_t ring_kib_ = 4096;
-    std::uint32_t sample_ms_ = 0;
-    std::uint32_t sample_budget_ = 0;
+    SamplingOptions sampling_;
 };
 
 }  // namespace

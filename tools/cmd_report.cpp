@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "sampling_options.hpp"
 #include "json_text.hpp"
 #include "report_output.hpp"
 #include "self_e/aggregate_report.hpp"
@@ -58,14 +59,7 @@ public:
         auto* duration = app.add_option("--duration", duration_s_, "seconds to follow events after the snapshot")
                              ->check(CLI::Range(0.0, 86400.0));
         app.add_flag("--json", json_, "print JSON (keys in tools/report_output.hpp)");
-        app.add_option("--sample-interval", sample_ms_,
-                       fmt::format("sample the VMs' page accesses every MS ms while watching ({}..{}): "
-                                   "working set, hot, cold and idle pages",
-                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
-            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
-        app.add_option("--sample-budget", sample_budget_,
-                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
-            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        sampling_.declare(app, " while watching: working set, hot, cold and idle pages");
         app.add_option("--from", from_, "report on a recording (`self-e record -o FILE`) instead of live VMs")
             ->excludes("--pid")
             ->excludes(duration)
@@ -76,8 +70,6 @@ public:
 
     int run() override
     {
-        if (sample_budget_ && !sample_ms_)
-            throw UsageError("--sample-budget needs --sample-interval");
         if (from_)
             return run_from_file(*from_);
         catch_stop_signals();
@@ -91,7 +83,7 @@ public:
                 targets.push_back(AttachTarget::vm(vm.vm_id));
 
         WatchOptions options;
-        options.sampling = {std::chrono::milliseconds(sample_ms_), sample_budget_};
+        options.sampling = sampling_.settings();
         Watcher watcher(targets, options);
         const auto start = std::chrono::steady_clock::now();
         const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -154,8 +146,7 @@ private:
     std::optional<pid_t> pid_;
     double duration_s_ = 1.0;
     bool json_ = false;
-    std::uint32_t sample_ms_ = 0;
-    std::uint32_t sample_budget_ = 0;
+    SamplingOptions sampling_;
     std::optional<std::string> from_;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "sampling_options.hpp"
 #include "sampler.hpp"
 #include "stop_signals.hpp"
 #include "terminal.hpp"
@@ -48,14 +49,7 @@ class TopCommand final : public Command {
 public:
     void declare(CLI::App& app) override
     {
-        app.add_option("--sample-interval", sample_ms_,
-                       fmt::format("with self_e.ko: sample the VMs' page accesses every MS ms ({}..{}) for the "
-                                   "working set",
-                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
-            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
-        app.add_option("--sample-budget", sample_budget_,
-                       fmt::format("pages one sampling pass looks at (default {})", SELF_E_SAMPLE_DEFAULT_BUDGET))
-            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        sampling_.declare(app, ", with self_e.ko, for the WSET and IDLE columns");
         app.add_option("--interval", interval_s_, "seconds between refreshes (default 2)")
             ->check(CLI::Range(0.1, 3600.0));
         app.add_option("--sort", sort_key_,
@@ -82,25 +76,17 @@ public:
         sort_.column = *find_top_column(sort_key_);
         catch_stop_signals();
         if (batch_) {
-            run_batch(*make_sampler(sampling()));
+            run_batch(*make_sampler(sampling_.settings()));
         } else {
             // The terminal first: without one there is nothing to attach for.
             Terminal terminal;
-            run_screen(terminal, *make_sampler(sampling()));
+            run_screen(terminal, *make_sampler(sampling_.settings()));
         }
         return kExitOk;
     }
 
 private:
-    SamplingSettings sampling() const
-    {
-        if (sample_budget_ && !sample_ms_)
-            throw UsageError("--sample-budget needs --sample-interval");
-        return {std::chrono::milliseconds(sample_ms_), sample_budget_};
-    }
-
-    std::uint32_t sample_ms_ = 0;
-    std::uint32_t sample_budget_ = 0;
+    SamplingOptions sampling_;
     // Follows events until the deadline, a key (screen) or a stop signal.
     template <typename OnIdle>
     void wait_until(Sampler& sampler, std::chrono::steady_clock::time_point deadline, OnIdle&& on_idle)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "sampling_options.hpp"
 #include "event_json.hpp"
 #include "json_text.hpp"
 #include "self_e/device.hpp"
@@ -107,16 +108,7 @@ public:
         app.add_option("--ring", ring_kib_,
                        "ring size in KiB for --vm/--pid (default: the module's)")
             ->check(CLI::Range(1, 1 << 20));
-        app.add_option("--sample-interval", sample_ms_,
-                       fmt::format("with --vm/--pid: sample the VM's page accesses every MS ms "
-                                   "({}..{}; `access` and `sample` lines)",
-                                   SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS))
-            ->check(CLI::Range(SELF_E_SAMPLE_MIN_MS, SELF_E_SAMPLE_MAX_MS));
-        app.add_option("--sample-budget", sample_budget_,
-                       fmt::format("pages one sampling pass looks at (default {}); a larger VM is "
-                                   "covered over several passes",
-                                   SELF_E_SAMPLE_DEFAULT_BUDGET))
-            ->check(CLI::Range(1u, SELF_E_SAMPLE_MAX_BUDGET));
+        sampling_.declare(app, ": with --vm/--pid, `access` and `sample` lines");
         app.add_option("--from", from_, "print the events of a recording (`self-e record -o FILE`)")
             ->excludes(pid)
             ->excludes("--ring")
@@ -135,10 +127,9 @@ public:
         } catch (const Error& e) {
             throw UsageError(std::string("--type: ") + e.what());
         }
-        if ((sample_ms_ || sample_budget_) && !vm_id_ && !pid_)
+        if (sampling_.given() && !vm_id_ && !pid_)
             throw UsageError("--sample-interval and --sample-budget need --vm or --pid");
-        if (sample_budget_ && !sample_ms_)
-            throw UsageError("--sample-budget needs --sample-interval");
+        sampling_.settings();  // a usage error before anything starts
         catch_stop_signals();
         EventPrinter printer(json_);
         if (from_)
@@ -157,9 +148,8 @@ private:
         DeviceSession session(target, {mask, ring_kib_ * 1024, 1}, device_);
         const std::string what = fmt::format("VM {} (pid {})", session.vm_id(), session.pid());
         fmt::print(stderr, "self-e trace: tracing {}, ring {} KiB\n", what, session.ring_bytes() / 1024);
-        if (sample_ms_) {
-            const SamplingSettings now =
-                session.set_sampling({std::chrono::milliseconds(sample_ms_), sample_budget_});
+        if (const SamplingSettings sampling = sampling_.settings(); sampling.interval.count()) {
+            const SamplingSettings now = session.set_sampling(sampling);
             fmt::print(stderr, "self-e trace: sampling accesses every {} ms, {} pages a pass\n",
                        now.interval.count(), now.budget_pages);
         }
@@ -318,8 +308,7 @@ private:
 
     std::uint32_t vm_id_ = 0;
     pid_t pid_ = 0;
-    std::uint32_t sample_ms_ = 0;
-    std::uint32_t sample_budget_ = 0;
+    SamplingOptions sampling_;
     std::vector<std::string> types_;
     bool json_ = false;
     std::uint32_t ring_kib_ = 0;
