@@ -4,6 +4,8 @@
 #   exit3  a script that exits 3      -> rig exits 3, names rig/exit-status
 #   warn   a fake kernel WARNING      -> rig exits non-zero, names rig/kernel-log
 #   sleep  a script past --timeout    -> rig exits non-zero, says timeout
+#   panic  a real kernel panic        -> rig exits non-zero before the timeout,
+#                                        names rig/finished and the panic
 # Prints one PASS/FAIL line per case and "N passed, N failed" last.
 #
 #   tests/vm/selftest/run.sh [--kernel 6.1|6.12]
@@ -75,6 +77,16 @@ grep -q "^FAIL rig/finished: timeout" "$OUT/sleep.out" || e="$e no 'FAIL rig/fin
 grep -q '^selftest: sleeping past the timeout' "$OUT/sleep.out" || e="$e the guest never reached the script;"
 [ "$SECS" -lt $((TIMEOUT + 60)) ] || e="$e took $SECS s with --timeout $TIMEOUT;"
 verdict sleep "$e"
+
+run panic --timeout "$TIMEOUT"
+e=
+[ "$RC" -ne 0 ] || e="$e exit status 0, want non-zero;"
+# The script's own output may die with the kernel; the kernel's line does not.
+grep -q 'sysrq: Trigger a crash' "$OUT/panic.out" || e="$e the guest never reached the script;"
+grep -q "^FAIL rig/finished: QEMU exited" "$OUT/panic.out" || e="$e no 'FAIL rig/finished: QEMU exited' line;"
+grep -q '^FAIL rig/kernel-log: .*Kernel panic' "$OUT/panic.out" || e="$e no 'FAIL rig/kernel-log' line naming the panic;"
+grep -q '^FAIL rig/finished: timeout' "$OUT/panic.out" && e="$e the rig waited for the timeout;"
+verdict panic "$e"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
