@@ -83,6 +83,60 @@ vm_ram_pages() {
 # vm_addr NAME: host address of the first data page (hva + gpa).
 vm_addr() { echo $(( $(json "$TMP/$1.out" hva) + $(json "$TMP/$1.out" gpa) )); }
 
+# vm_wait_start NAME: wait for minivmm's start line (it has a pid).
+vm_wait_start() {
+	_i=0
+	while ! grep -q '"pid":' "$TMP/$1.out" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 600 ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_text FILE TEXT SECONDS: until FILE holds TEXT, or SECONDS have passed.
+wait_text() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt $(($3 * 10)) ]; do
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+}
+
+# vmid_of NAME: the SELF-e VM id of minivmm NAME (self-e list).
+vmid_of() {
+	eval "_pid=\$${1}_pid"
+	self-e list --json | tr -d ' \n' | sed 's/{"vm_id"/\n{"vm_id"/g' |
+		sed -n "s/^{\"vm_id\":\([0-9]*\),\"pid\":$_pid,.*/\1/p"
+}
+
+# Ground truth against `self-e report --json`:
+# pfns FILE VM: "pfn" of every present non-zero page of the VM's RAM.
+pfns() {
+	vm_ram_pages "$2" | awk '$3 ~ /^P.[^Z]/ { print $2 }' >"$1"
+}
+# shared X Y: pages of X whose pfn Y maps too (pagemap).
+shared() {
+	pfns "$TMP/shared.x" "$1"
+	pfns "$TMP/shared.y" "$2"
+	awk 'NR == FNR { s[$1] = 1; next } ($1 in s) { n++ } END { print n + 0 }' \
+		"$TMP/shared.y" "$TMP/shared.x"
+}
+# rv FILE VM KEY: a number (or true/false) of the VM (by pid) in a report's JSON.
+rv() {
+	eval "_pid=\$${2}_pid"
+	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | grep "\"pid\":$_pid," |
+		sed -n "s/.*\"$3\":\\([0-9a-z]*\\).*/\\1/p" | head -n 1
+}
+# shared_with FILE X Y: pages of X the report says Y's KSM pages hold too.
+shared_with() {
+	eval "_px=\$${2}_pid"
+	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | awk -v px="\"pid\":$_px," \
+		-v key="{\"id\":$(vmid_of "$3"),\"pages\":" '
+		index($0, px) { in_vm = 1; next }
+		/"pid":/ { in_vm = 0 }
+		in_vm && index($0, key) == 1 { s = substr($0, length(key) + 1); sub(/[^0-9].*/, "", s); print s }'
+}
+
 # vm_end NAME: end the current hold (SIGUSR1) and reap minivmm; its exit
 # status goes to VM_RC. (Not an $(...) helper: a subshell cannot wait.)
 vm_end() {

@@ -392,33 +392,6 @@ for v in a b c d z; do
 	fi
 done
 
-# As in 55-report.sh.
-pfns() {
-	vm_ram_pages "$2" | awk '$3 ~ /^P.[^Z]/ { print $2 }' >"$1"
-}
-shared() {
-	pfns "$TMP/sk.x" "$1"
-	pfns "$TMP/sk.y" "$2"
-	awk 'NR == FNR { s[$1] = 1; next } ($1 in s) { n++ } END { print n + 0 }' "$TMP/sk.y" "$TMP/sk.x"
-}
-rv() {
-	eval "_pid=\$${2}_pid"
-	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | grep "\"pid\":$_pid," |
-		sed -n "s/.*\"$3\":\\([0-9a-z]*\\).*/\\1/p" | head -n 1
-}
-vmid_of() {
-	eval "_pid=\$${1}_pid"
-	self-e list --json | tr -d ' \n' | sed 's/{"vm_id"/\n{"vm_id"/g' |
-		sed -n "s/^{\"vm_id\":\([0-9]*\),\"pid\":$_pid,.*/\1/p"
-}
-shared_with() {
-	eval "_px=\$${2}_pid"
-	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | awk -v px="\"pid\":$_px," \
-		-v key="{\"id\":$(vmid_of "$3"),\"pages\":" '
-		index($0, px) { in_vm = 1; next }
-		/"pid":/ { in_vm = 0 }
-		in_vm && index($0, key) == 1 { s = substr($0, length(key) + 1); sub(/[^0-9].*/, "", s); print s }'
-}
 # check_report NAME FILE: the report against the truth read now.
 check_report() {
 	errs=

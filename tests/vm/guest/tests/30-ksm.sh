@@ -141,8 +141,8 @@ else
 fi
 
 # b's pfns now, to show that the rewrite leaves b on its KSM pages.
-pfns() { pagecheck --pid "$1" --addr "$2" --pages $N --list | sed 1d | cut -d' ' -f1,2; }
-pfns "$b_pid" "$B" >"$TMP/b.pfns"
+data_pfns() { pagecheck --pid "$1" --addr "$2" --pages $N --list | sed 1d | cut -d' ' -f1,2; }
+data_pfns "$b_pid" "$B" >"$TMP/b.pfns"
 
 # a rewrites its first RW pages: the guest's writes to the read-only KSM pages
 # fault, KVM breaks COW, and those pages leave KSM; b keeps its (now single)
@@ -157,7 +157,7 @@ if vm_wait_event a rewritten 60; then
 	expect_kv "$out" same_pfn=$((N - RW)) cross=0 a_multi=$((N - RW)) b_multi=$((N - RW)) \
 		$(KSM_ both_ksm=$((N - RW)) a_ksm=$((N - RW)) b_ksm=$N)
 	errs="$errs$ERR"
-	pfns "$b_pid" "$B" | cmp -s - "$TMP/b.pfns" || errs="$errs b's pfns changed"
+	data_pfns "$b_pid" "$B" | cmp -s - "$TMP/b.pfns" || errs="$errs b's pfns changed"
 	if [ -z "$errs" ]; then pass ksm/rewrite-unshares; else fail ksm/rewrite-unshares "${errs# }"; fi
 else
 	fail ksm/rewrite-unshares "VM a did not rewrite"

@@ -11,14 +11,6 @@ N=64
 D=16
 MEM_MIB=4
 
-wait_text() {
-	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt $(($3 * 10)) ]; do
-		_i=$((_i + 1))
-		sleep 0.1
-	done
-}
-
 vm_start a --mem $MEM_MIB --pages $N --fill seed:um --hold 600 --dontneed $D
 vm_start b --mem $MEM_MIB --pages $N --fill seed:um --hold 600
 for v in a b; do

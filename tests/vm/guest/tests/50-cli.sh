@@ -11,16 +11,6 @@ if [ -z "$SELF_E" ]; then
 	exit 1
 fi
 
-# vm_wait_start NAME: wait for minivmm's start line (it has a pid).
-vm_wait_start() {
-	_i=0
-	while ! grep -q '"pid":' "$TMP/$1.out" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -lt 600 ] || return 1
-		sleep 0.1
-	done
-}
-
 # wait_gone PID SECONDS: 0 once PID has exited, 1 if it still runs.
 wait_gone() {
 	_i=0
@@ -52,15 +42,6 @@ trace_vm() {
 		wait "$_tr"
 		TRACE_RC=timeout
 	fi
-}
-
-# wait_text FILE TEXT SECONDS: until FILE holds TEXT, or SECONDS have passed.
-wait_text() {
-	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt $(($3 * 10)) ]; do
-		_i=$((_i + 1))
-		sleep 0.1
-	done
 }
 
 # jnum LINE KEY: a number field of one compact JSON object.

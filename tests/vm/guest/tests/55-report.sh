@@ -35,39 +35,9 @@ ksm_settle
 [ -n "$KSM_SETTLED" ] || fail report/settle "counters still moving after 60 s: $KSM_SETTLE_NOTE"
 insmod /rig/modules/self_e.ko || { fail report/insmod "cannot load self_e.ko"; vm_kill a b c d z; exit 1; }
 
-# pfns FILE VM: "pfn" of every present non-zero page of the VM's RAM.
-pfns() {
-	vm_ram_pages "$2" | awk '$3 ~ /^P.[^Z]/ { print $2 }' >"$1"
-}
-# shared X Y: pages of X whose pfn Y maps too; multi X: X's pages mapped twice or more.
-shared() {
-	pfns "$TMP/rp.x" "$1"
-	pfns "$TMP/rp.y" "$2"
-	awk 'NR == FNR { s[$1] = 1; next } ($1 in s) { n++ } END { print n + 0 }' "$TMP/rp.y" "$TMP/rp.x"
-}
+# multi X: X's pages mapped twice or more.
 multi() {
 	vm_ram_pages "$1" | awk '$3 ~ /^P.[^Z]/ && $4 != "map=1" { n++ } END { print n + 0 }'
-}
-
-# rv FILE VM KEY: a number of the VM (by pid) in a report's JSON.
-rv() {
-	eval "_pid=\$${2}_pid"
-	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | grep "\"pid\":$_pid," |
-		sed -n "s/.*\"$3\":\\([0-9]*\\).*/\\1/p" | head -n 1
-}
-# shared_with FILE X Y: pages of X the report says Y's KSM pages hold too.
-shared_with() {
-	eval "_px=\$${2}_pid"
-	tr -d ' \n' <"$1" | sed 's/{"id"/\n{"id"/g' | awk -v px="\"pid\":$_px," \
-		-v key="{\"id\":$(vmid_of "$3"),\"pages\":" '
-		index($0, px) { in_vm = 1; next }
-		/"pid":/ { in_vm = 0 }
-		in_vm && index($0, key) == 1 { s = substr($0, length(key) + 1); sub(/[^0-9].*/, "", s); print s }'
-}
-vmid_of() {
-	eval "_pid=\$${1}_pid"
-	self-e list --json | tr -d ' \n' | sed 's/{"vm_id"/\n{"vm_id"/g' |
-		sed -n "s/^{\"vm_id\":\([0-9]*\),\"pid\":$_pid,.*/\1/p"
 }
 
 # --- a report taken after the merges: the snapshot seed is the truth -------

@@ -19,25 +19,11 @@ RW=16
 echo 0 >$K/run
 echo 0 >$K/use_zero_pages
 
-# vm_wait_start NAME: wait for minivmm's start line (it has a pid).
-vm_wait_start() {
-	_i=0
-	while ! grep -q '"pid":' "$TMP/$1.out" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -lt 600 ] || return 1
-		sleep 0.1
-	done
-}
 # readers_of NAME: readers attached to minivmm NAME's VM (self-e list).
 readers_of() {
 	eval "_pid=\$${1}_pid"
 	self-e list --json | tr -d ' \n' | sed 's/{"vm_id"/\n{"vm_id"/g' | grep "\"pid\":$_pid," |
 		sed -n 's/.*"readers":\([0-9]*\).*/\1/p'
-}
-vmid_of() {
-	eval "_pid=\$${1}_pid"
-	self-e list --json | tr -d ' \n' | sed 's/{"vm_id"/\n{"vm_id"/g' |
-		sed -n "s/^{\"vm_id\":\([0-9]*\),\"pid\":$_pid,.*/\1/p"
 }
 # wait_readers NAME COUNT SECONDS
 wait_readers() {
