@@ -4,7 +4,8 @@
  *
  *   kmodtest faults | two-vms | readers | overflow | watermark | bad-input | netlink
  *            | garbage-tails | no-leaks		(the security model's, 72-security.sh)
- *   KMODTEST_PID=P KMODTEST_MS=T kmodtest cycle-reader	(attach to P's VM, read T ms)
+ *   KMODTEST_PID=P KMODTEST_MS=T kmodtest cycle-reader	(attach to P's VM, read T ms;
+ *	KMODTEST_RING_BYTES=B asks for a ring of B bytes)
  *
  * Each test starts minivmm VMs with --wait-start (the VMM stops itself after
  * its start line, before the guest runs), attaches, lets the guest run, and
@@ -1142,6 +1143,7 @@ static int test_no_leaks(void)
 static int test_cycle_reader(void)
 {
 	char *ms = getenv("KMODTEST_MS");
+	char *ring_bytes = getenv("KMODTEST_RING_BYTES");
 	uint64_t until = now_ms() + (ms ? strtoull(ms, NULL, 10) : 500);
 	struct faults f;
 	struct reader r;
@@ -1149,7 +1151,7 @@ static int test_cycle_reader(void)
 	pid_t pid = getenv("KMODTEST_PID") ? atoi(getenv("KMODTEST_PID")) : 0;
 
 	CHECK(pid > 0, "KMODTEST_PID is not set");
-	if (reader_attach(&r, pid, 0, 0))
+	if (reader_attach(&r, pid, ring_bytes ? strtoul(ring_bytes, NULL, 10) : 0, 0))
 		return -1;
 	faults_init(&f, &none, r.a.vm_id);
 	while (now_ms() < until && !r.ended) {
