@@ -95,50 +95,18 @@ bool self_e_mm_wanted(const struct mm_struct *mm)
 }
 
 /*
- * Emit @tmpl (type, flags, vcpu, arg set) once for each gfn that host virtual
- * address @hva of @mm backs, in each live VM of @mm that someone reads: one mm
- * may hold several VMs, and one hva several gfns (SMM, aliases). KSM and the
- * core mm know pages by (mm, hva), never by gfn. @tmpl's vcpu stands only in
- * the VM @vcpu_kvm. Any context.
+ * Emit @tmpl once for each run of gfns that host addresses [@start, @end) of
+ * @mm back, in each live VM of @mm that someone reads: one mm may hold
+ * several VMs, and one host page several gfns (SMM, aliases). KSM and the
+ * core mm know pages by (mm, hva), never by gfn. The event gets the run's
+ * first gfn, its VM, the SMM flag of its slot and, when @arg_is_pages, the
+ * run's length as arg. @tmpl's vcpu stands only in the VM @vcpu_kvm; in
+ * other VMs, and everywhere when @vcpu_kvm is NULL, the vcpu is none. Any
+ * context.
  */
-void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
-		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm)
-{
-	const struct self_e_slots *slots;
-	struct self_e_event ev;
-	struct self_e_vm *vm;
-	u32 i;
-
-	hva &= PAGE_MASK;
-	ev = *tmpl;
-	ev.ts_ns = self_e_now();	/* one moment for every gfn of the hva */
-	rcu_read_lock();
-	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
-		if (vm->mm != mm || READ_ONCE(vm->dead) || !self_e_vm_wanted(vm))
-			continue;
-		slots = rcu_dereference(vm->slots);
-		for (i = 0; slots && i < slots->nr; i++) {
-			const struct self_e_memslot *s = &slots->slot[i];
-
-			if (hva < s->hva || (hva - s->hva) >> PAGE_SHIFT >= s->npages)
-				continue;
-			ev.vm_id = vm->id;
-			ev.vcpu = vm->kvm == vcpu_kvm ? tmpl->vcpu : SELF_E_VCPU_NONE;
-			ev.gfn = s->base_gfn + ((hva - s->hva) >> PAGE_SHIFT);
-			ev.flags = tmpl->flags | ((s->id >> 15) ? SELF_E_F_SMM : 0);
-			self_e_emit(vm, &ev);
-		}
-	}
-	rcu_read_unlock();
-}
-
-/*
- * Emit @tmpl (type, flags set) once for each run of gfns that host addresses
- * [@start, @end) of @mm back, in each live VM of @mm that someone reads:
- * gfn = the run's first gfn, arg = its pages. Any context.
- */
-void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsigned long end,
-			   const struct self_e_event *tmpl)
+static void emit_hva_runs(const struct mm_struct *mm, unsigned long start, unsigned long end,
+			  const struct self_e_event *tmpl, const struct kvm *vcpu_kvm,
+			  bool arg_is_pages)
 {
 	const struct self_e_slots *slots;
 	struct self_e_event ev;
@@ -147,7 +115,7 @@ void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsi
 
 	start &= PAGE_MASK;
 	ev = *tmpl;
-	ev.ts_ns = self_e_now();
+	ev.ts_ns = self_e_now();	/* one moment for every gfn */
 	rcu_read_lock();
 	hash_for_each_possible_rcu(vm_mm_hash, vm, mm_node, (unsigned long)mm) {
 		if (vm->mm != mm || READ_ONCE(vm->dead) || !self_e_vm_wanted(vm))
@@ -161,13 +129,30 @@ void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsi
 			if (lo >= hi)
 				continue;
 			ev.vm_id = vm->id;
+			ev.vcpu = vcpu_kvm && vm->kvm == vcpu_kvm ? tmpl->vcpu : SELF_E_VCPU_NONE;
 			ev.gfn = s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT);
-			ev.arg = (hi - lo + PAGE_SIZE - 1) >> PAGE_SHIFT;
+			if (arg_is_pages)
+				ev.arg = (hi - lo + PAGE_SIZE - 1) >> PAGE_SHIFT;
 			ev.flags = tmpl->flags | ((s->id >> 15) ? SELF_E_F_SMM : 0);
 			self_e_emit(vm, &ev);
 		}
 	}
 	rcu_read_unlock();
+}
+
+/* @tmpl (type, flags, vcpu, arg set) for each gfn that page @hva of @mm backs. */
+void self_e_emit_hva(const struct mm_struct *mm, unsigned long hva,
+		     const struct self_e_event *tmpl, const struct kvm *vcpu_kvm)
+{
+	hva &= PAGE_MASK;
+	emit_hva_runs(mm, hva, hva + PAGE_SIZE, tmpl, vcpu_kvm, false);
+}
+
+/* @tmpl (type, flags set) for each run of gfns [@start, @end) of @mm backs; arg = pages. */
+void self_e_emit_hva_range(const struct mm_struct *mm, unsigned long start, unsigned long end,
+			   const struct self_e_event *tmpl)
+{
+	emit_hva_runs(mm, start, end, tmpl, NULL, true);
 }
 
 struct self_e_vm *self_e_vm_get_by_id(u32 id)
