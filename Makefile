@@ -75,7 +75,6 @@ fuzz: .deps-checked
 test: .deps-checked
 	@BUILD=$(BUILD) $(ROOT)/scripts/test-all.sh
 
-# snapshot_bench reads /proc/kpageflags: run as root.
 # The rig on Debian 12's kernel, running tests/vm/demo.sh in the guest.
 demo: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/tests/vm/demo.sh
@@ -90,9 +89,11 @@ bench-ksm: static
 bench-ws: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/ws_bench.sh --timeout 900
 
+# snapshot_bench reads /proc/kpageflags: run as root. Its baseline is the
+# kernel's page-types, built from Debian's linux-source-6.1 (bench/page-types.sh).
 bench: debug
 	$(BUILD)/debug/bench/ring_bench
-	$(BUILD)/debug/bench/snapshot_bench
+	$(BUILD)/debug/bench/snapshot_bench 1024 "$$(BUILD='$(BUILD)' $(ROOT)/bench/page-types.sh)"
 	$(BUILD)/debug/bench/aggregator_bench
 
 -include $(ROOT)/tests/vm/rig.mk
