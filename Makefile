@@ -80,8 +80,14 @@ demo: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/tests/vm/demo.sh
 
 # In the rig: what self_e.ko costs a faulting guest (absent/idle/attached/tracefs).
+# Also counts the instructions the machine executes per run (QEMU plugin,
+# bench/tcg/): a measure the host's load does not blur.
 bench-kmod: static
-	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/kmod_bench.sh --timeout 900
+	@set -o pipefail; plugin=$$(BUILD='$(BUILD)' $(ROOT)/bench/tcg/build-plugin.sh) && \
+	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_PLUGIN="$$plugin" \
+		$(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/kmod_bench.sh --timeout 1200 | \
+		tee $(BUILD)/bench/kmod.out && \
+	awk -v names="absent idle attached producer tracefs" -f $(ROOT)/bench/tcg/insn_summary.awk $(BUILD)/bench/kmod.out
 
 bench-ksm: static
 	BUILD='$(BUILD)' JOBS='$(JOBS)' $(ROOT)/tests/vm/rig --kernel 6.12 --exec $(ROOT)/bench/ksm_bench.sh --timeout 900

@@ -18,7 +18,10 @@ ROUNDS=${ROUNDS:-15}
 PAGES=16384
 T=/sys/kernel/tracing
 
-# One run of the guest; prints its run_ms. $1: reader to start (none|attach|producer).
+# One run of the guest; prints its run_ms. $1: reader to start
+# (none|attach|producer); $2: the setup's number for instruction counting:
+# insnmark 2*$2 and 2*$2+1 bracket the run (no-ops without make bench-kmod's
+# QEMU plugin, bench/tcg/insn_marks.c).
 run_once() {
 	vm_start bench --mem 80 --pages $PAGES --fill unique --hold 0 --wait-start
 	sleep 0.2	# minivmm stops itself after its start line
@@ -38,8 +41,10 @@ run_once() {
 		kill -STOP "$reader"
 		;;
 	esac
+	insnmark $(($2 * 2))
 	kill -CONT "$bench_pid"
 	wait "$bench_pid"
+	insnmark $(($2 * 2 + 1))
 	[ -n "$reader" ] && { kill "$reader" 2>/dev/null; kill -CONT "$reader"; wait "$reader" 2>/dev/null; }
 	json "$TMP/bench.out" run_ms
 }
@@ -51,16 +56,16 @@ i=0
 while [ $i -lt "$ROUNDS" ]; do
 	# Module and tracing switched only while no guest runs (see tests/vm/README.md).
 	rmmod self_e
-	run_once none >>"$TMP/absent"
+	run_once none 0 >>"$TMP/absent"
 	insmod /rig/modules/self_e.ko
-	run_once none >>"$TMP/idle"
-	run_once attach >>"$TMP/attached"
-	run_once producer >>"$TMP/producer"
+	run_once none 1 >>"$TMP/idle"
+	run_once attach 2 >>"$TMP/attached"
+	run_once producer 3 >>"$TMP/producer"
 	rmmod self_e
 	echo 1 >$T/events/kvm/kvm_page_fault/enable
 	cat $T/trace_pipe >/dev/null &
 	tp=$!
-	run_once none >>"$TMP/tracefs"
+	run_once none 4 >>"$TMP/tracefs"
 	kill $tp; wait $tp 2>/dev/null
 	echo 0 >$T/events/kvm/kvm_page_fault/enable
 	insmod /rig/modules/self_e.ko

@@ -90,7 +90,11 @@ start=$(now)
 set +e
 # stdin from /dev/null: no terminal games, nothing typed reaches the guest.
 # The serial console stays on stdio; the monitor goes to the FIFOs.
+# RIG_QEMU_PLUGIN=FILE (benchmarks): load a TCG plugin, its log (-d plugin)
+# in the console stream; bench/tcg/insn_marks.c counts instructions.
+# shellcheck disable=SC2086
 qemu-system-x86_64 -accel "tcg,thread=${RIG_TCG_THREAD:-single}" -cpu "$CPU" -m 1G -smp 2 -nographic -no-reboot \
+	${RIG_QEMU_PLUGIN:+-plugin "$RIG_QEMU_PLUGIN" -d plugin} \
 	-monitor "pipe:$MON" -pidfile "$DIR/qemu.pid" \
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
 	</dev/null 2>&1 |
