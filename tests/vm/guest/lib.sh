@@ -187,5 +187,19 @@ ksm_settle() {
 	KSM_SETTLE_NOTE="full_scans $_s0 -> $(cat $_k/full_scans), shared/sharing $_cur, $_t0 -> $(cut -d' ' -f1 /proc/uptime) s"
 }
 
-# Kernel log lines that fail a run (the same list the host scans).
-bad_kernel_lines() { dmesg | grep -E -f /rig/kernel-log-patterns; }
+# Kernel log lines that fail a run (the same list the host scans), since
+# kernel_log_mark was last called (since boot without it).
+KLOG_MARK=0
+kernel_log_mark() { KLOG_MARK=$(dmesg | wc -l); }
+kernel_log_since_mark() { dmesg | awk -v m="$KLOG_MARK" 'NR > m'; }
+bad_kernel_lines() { kernel_log_since_mark | grep -E -f /rig/kernel-log-patterns; }
+
+# check_kernel_log NAME: PASS NAME, or FAIL NAME with the first bad lines.
+check_kernel_log() {
+	_bad=$(bad_kernel_lines)
+	if [ -n "$_bad" ]; then
+		fail "$1" "$(echo "$_bad" | head -n 3 | tr '\n' '|')"
+	else
+		pass "$1"
+	fi
+}

@@ -37,12 +37,7 @@ else
 	pass module/reload
 fi
 
-bad=$(bad_kernel_lines)
-if [ -n "$bad" ]; then
-	fail module/kernel-log "$(echo "$bad" | head -n 3 | tr '\n' '|')"
-else
-	pass module/kernel-log
-fi
+check_kernel_log module/kernel-log
 
 # Unsigned out-of-tree modules set O (4096) and E (8192); anything else
 # (W = a warning, D = an oops, ...) means trouble.

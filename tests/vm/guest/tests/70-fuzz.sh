@@ -14,13 +14,13 @@ if [ -z "$secs" ]; then
 	[ "$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)" = N ] && secs=30
 fi
 
-dmesg_before=$(dmesg | wc -l)
+kernel_log_mark
 # Through tee: the seed is on the console at once, even if the run hangs.
 { kfuzz --seconds "$secs" --seed-file "$TMP/kfuzz.seed" 2>&1; echo $? >"$TMP/kfuzz.rc"; } |
 	tee "$TMP/kfuzz.out"
 rc=$(cat "$TMP/kfuzz.rc")
 # Only lines the fuzz run added: an earlier test's lines are its own failure.
-bad=$(dmesg | sed "1,${dmesg_before}d" | grep -E -f /rig/kernel-log-patterns)
+bad=$(bad_kernel_lines)
 if [ "$rc" -ne 0 ]; then
 	fail kmod/fuzz "kfuzz exited $rc (seed $(cat "$TMP/kfuzz.seed" 2>/dev/null)): $(grep 'FAIL' "$TMP/kfuzz.out" | head -n 1)"
 elif [ -n "$bad" ]; then

@@ -11,7 +11,7 @@
 # bad-input (40-kmod) and checked on every ring kfuzz maps (70-fuzz).
 . /rig/lib.sh
 
-dmesg_before=$(dmesg | wc -l)
+kernel_log_mark
 for who in "65534" "65534 --keep-cap net_admin"; do
 	name=security/unprivileged
 	[ "$who" = 65534 ] || name=security/net-admin-only
@@ -32,10 +32,5 @@ for t in garbage-tails no-leaks; do
 	echo "$out" | grep -q "^FAIL " && FAILS=$((FAILS + 1))
 done
 
-bad=$(dmesg | sed "1,${dmesg_before}d" | grep -E -f /rig/kernel-log-patterns)
-if [ -n "$bad" ]; then
-	fail security/kernel-log "$(echo "$bad" | head -n 3 | tr '\n' '|')"
-else
-	pass security/kernel-log
-fi
+check_kernel_log security/kernel-log
 [ "$FAILS" -eq 0 ]

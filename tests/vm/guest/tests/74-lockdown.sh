@@ -17,7 +17,7 @@ if [ ! -e "$LD" ]; then
 	fail lockdown/available "no $LD: this kernel has no lockdown LSM"
 	exit 1
 fi
-dmesg_before=$(dmesg | wc -l)
+kernel_log_mark
 
 # under LEVEL: the module's interface, exact, at that lockdown level.
 under() {
@@ -64,16 +64,11 @@ elif out=$(insmod /rig/modules/self_e.ko 2>&1); then
 	fail lockdown/unsigned-refused "insmod of an unsigned self_e.ko succeeded under lockdown"
 elif ! echo "$out" | grep -q "Operation not permitted"; then
 	fail lockdown/unsigned-refused "insmod failed, but not with EPERM: $out"
-elif ! dmesg | sed "1,${dmesg_before}d" | grep -q "Lockdown: insmod: unsigned module loading is restricted"; then
+elif ! kernel_log_since_mark | grep -q "Lockdown: insmod: unsigned module loading is restricted"; then
 	fail lockdown/unsigned-refused "no 'Lockdown: insmod: unsigned module loading' line in the kernel log"
 else
 	pass lockdown/unsigned-refused
 fi
 
-bad=$(dmesg | sed "1,${dmesg_before}d" | grep -E -f /rig/kernel-log-patterns)
-if [ -n "$bad" ]; then
-	fail lockdown/kernel-log "$(echo "$bad" | head -n 3 | tr '\n' '|')"
-else
-	pass lockdown/kernel-log
-fi
+check_kernel_log lockdown/kernel-log
 [ "$FAILS" -eq 0 ]
