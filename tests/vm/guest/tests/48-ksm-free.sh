@@ -1,15 +1,20 @@
 #!/bin/sh
-# ksm_free events against ground truth. Two VMs with the same seed: their N
-# data pages and their code page merge pairwise. With ksmd stopped, both
-# rewrite all of them (minivmm --rewrite N, which also rewrites the code
-# page's parameters): every KSM page loses all its mappers and is freed, but
-# KSM still counts both mappers of each, since it learns of it only when it
-# next looks. Then KSM drops each page's stable node, and every (VM, gfn)
-# still on it must get exactly one ksm_free with the gfn, its hva and the
-# KSM page's pfn that pagemap showed before the rewrite:
-#   free/ksmd   ksmd started again finds the nodes stale as it rescans;
-#   free/run2   KSM run=2 (run_store, not ksmd) finds them stale as it
-#               removes every rmap_item.
+# ksm_free events against ground truth. Two VMs with the same fill: their
+# data pages and their code page merge. With ksmd stopped, both rewrite all
+# of their data pages (minivmm --rewrite, which also rewrites the code page's
+# parameters): every KSM page loses all its mappers and is freed, but KSM
+# still lists every mapper of each, since it learns of it only when it next
+# looks. Then KSM drops each page's stable node, and every (VM, gfn) still on
+# it must get exactly one ksm_free with the gfn, its hva and the KSM page's
+# pfn that pagemap showed before the rewrite:
+#   free/ksmd   seed: fill, N pages pairwise equal across the two VMs; ksmd
+#               started again finds the nodes stale as it rescans;
+#   free/run2   the same, but KSM run=2 (run_store, not ksmd) finds them
+#               stale as it removes every rmap_item;
+#   free/chain  same: fill, NC equal pages in each VM: more mappers than
+#               max_page_sharing (256) allows on one KSM page, so KSM keeps
+#               several KSM pages of that content in a stable node chain;
+#               ksmd finds each of them stale.
 # Nothing may come before KSM looks (ksm_free means KSM dropped the page),
 # and afterwards KSM's counters (pages_shared, pages_sharing,
 # ksm_merging_pages) must be 0.
@@ -17,6 +22,7 @@
 
 K=/sys/kernel/mm/ksm
 N=64
+NC=200
 
 echo 0 >$K/run
 echo 0 >$K/use_zero_pages
@@ -54,20 +60,26 @@ frees() {
 	}' | sort -n
 }
 
-# ksm_truth NAME OTHER: "gfn pfn 1" for each page of NAME whose pfn OTHER maps
-# too (pagemap), the zero page aside: what KSM merged between the two.
+# ksm_truth NAME OTHER: "gfn pfn 1" for each page of NAME whose pfn is mapped
+# more than once in NAME and OTHER (pagemap), the zero page aside: what KSM
+# merged.
 ksm_truth() {
 	vm_ram_pages "$2" >"$TMP/$2.pages"
-	vm_ram_pages "$1" | awk 'NR == FNR { if ($3 ~ /^P.[^Z]/) s[$2] = 1; next }
-		$3 ~ /^P.[^Z]/ && ($2 in s) { print $1, $2, 1 }' "$TMP/$2.pages" - | sort -n
+	vm_ram_pages "$1" >"$TMP/$1.pages"
+	awk 'FNR == 1 { f++ }
+		f < 3 { if ($3 ~ /^P.[^Z]/) c[$2]++; next }
+		$3 ~ /^P.[^Z]/ && c[$2] > 1 { print $1, $2, 1 }' \
+		"$TMP/$2.pages" "$TMP/$1.pages" "$TMP/$1.pages" | sort -n
 }
 
-# scenario CHECK SEED HOW: two VMs x, y of SEED; merge, stop ksmd, rewrite,
-# then let KSM find the freed pages by HOW (ksmd | run2) and check the events.
+# scenario CHECK FILL PAGES HOW: two VMs x, y of FILL with PAGES data pages
+# each; merge, stop ksmd, rewrite, then let KSM find the freed pages by HOW
+# (ksmd | run2) and check the events. KSM pages wanted (pages_shared) come
+# in WANT_SHARED, and the stable node chains (at least) in WANT_CHAINS.
 scenario() {
-	_c=$1
-	vm_start x --mem 4 --pages $N --fill "seed:$2" --hold 600 --rewrite $N
-	vm_start y --mem 4 --pages $N --fill "seed:$2" --hold 600 --rewrite $N
+	_c=$1 _p=$3
+	vm_start x --mem 4 --pages $_p --fill "$2" --hold 600 --rewrite $_p
+	vm_start y --mem 4 --pages $_p --fill "$2" --hold 600 --rewrite $_p
 	for v in x y; do
 		if ! vm_wait_event $v halted 120; then
 			fail "$_c" "VM $v did not halt"
@@ -77,18 +89,20 @@ scenario() {
 	done
 	ksm_settle
 	[ -n "$KSM_SETTLED" ] || fail "$_c/settle" "counters still moving: $KSM_SETTLE_NOTE"
-	echo "# $_c: $KSM_SETTLE_NOTE"
+	echo "# $_c: $KSM_SETTLE_NOTE, stable_node_chains $(cat $K/stable_node_chains)"
 	ksm_truth x y >"$TMP/x.truth"
 	ksm_truth y x >"$TMP/y.truth"
-	_sh="$(cat $K/pages_shared) $(cat $K/pages_sharing)"
-	_data=$(awk -v lo=256 -v hi=$((256 + N)) '$1 >= lo && $1 < hi { n++ } END { print n + 0 }' \
-		"$TMP/x.truth")
-	_all=$(wc -l <"$TMP/x.truth")
-	# N data pages and the code page, each a KSM page x and y map once.
-	if [ "$_sh" != "$((N + 1)) $((N + 1))" ] || [ "$_data" != $N ] || [ "$_all" != $((N + 1)) ] ||
-	   [ "$(wc -l <"$TMP/y.truth")" != $((N + 1)) ]; then
-		fail "$_c/merged" "pages_shared/sharing $_sh, x's pages on y's pfns: $_all ($_data data), want $((N + 1)) ($N data)"
-	fi
+	# The data pages and the code page, each merged; pages_sharing counts
+	# every mapper but the first of each KSM page.
+	_got="shared=$(cat $K/pages_shared) sharing=$(cat $K/pages_sharing)"
+	_got="$_got chains=$(( $(cat $K/stable_node_chains) >= WANT_CHAINS ))"
+	for v in x y; do
+		_got="$_got $v=$(wc -l <"$TMP/$v.truth") ${v}_data=$(awk -v lo=256 -v hi=$((256 + _p)) \
+			'$1 >= lo && $1 < hi { n++ } END { print n + 0 }' "$TMP/$v.truth")"
+	done
+	expect_kv "$_got" shared="$WANT_SHARED" sharing=$((2 * _p + 2 - WANT_SHARED)) chains=1 \
+		x=$((_p + 1)) x_data="$_p" y=$((_p + 1)) y_data="$_p"
+	[ -z "$ERR" ] || fail "$_c/merged" "${ERR# }"
 
 	_from=$(($(wc -l <"$TMP/kf.txt") + 1))
 	kill -USR1 "$x_pid" "$y_pid"
@@ -100,7 +114,7 @@ scenario() {
 	[ "$_early" = 0 ] || fail "$_c/early" "$_early ksm_free events before KSM looked"
 
 	_s0=$(cat $K/full_scans)
-	case $3 in
+	case $4 in
 	ksmd)
 		echo 1 >$K/run
 		_i=0
@@ -145,8 +159,12 @@ scenario() {
 	[ -z "$_errs" ] || fail "$_c/vms-exit-0" "exit status${_errs}"
 }
 
-scenario free/ksmd kf1 ksmd
-scenario free/run2 kf2 run2
+WANT_SHARED=$((N + 1)) WANT_CHAINS=0
+scenario free/ksmd seed:kf1 $N ksmd
+scenario free/run2 seed:kf2 $N run2
+# 2 * NC equal pages: 2 KSM pages (256 and 2 * NC - 256 mappers), chained.
+WANT_SHARED=3 WANT_CHAINS=1
+scenario free/chain same:kf3 $NC ksmd
 
 kill "$cat_pid"
 wait "$cat_pid" 2>/dev/null
