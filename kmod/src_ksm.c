@@ -23,6 +23,8 @@
  * KSM pages migrated (compaction, NUMA balancing, memory offlining): a kprobe
  * on folio_migrate_ksm(), which moves the stable node to the new page with
  * both pages locked; every (mm, hva) on the node's list gets the new pfn.
+ * KSM pages freed: a kprobe on remove_node_from_stable_tree(), on every
+ * kernel (see below).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -369,6 +371,50 @@ static struct kprobe migrate_probe = {
 	.pre_handler = migrate_ksm_pre,
 };
 
+/* ---- KSM pages freed ---------------------------------------------------- */
+
+/*
+ * A KSM page is freed when its last mapping goes (COW breaks, unmerges,
+ * unmaps); KSM notices later, when it next looks at the page's stable node
+ * and finds it stale (get_ksm_page()/ksm_get_folio()), or when KSM run=2,
+ * a merge_across_nodes/max_page_sharing switch or memory hot-remove drops
+ * the node of an unmapped page. Both end in remove_node_from_stable_tree(),
+ * which takes every rmap_item still on the node off KSM's counts
+ * (ksm_merging_pages): the (mm, address) pairs that mapped the page and
+ * whose leave KSM has not processed yet. Each gets one SELF_E_EV_KSM_FREE
+ * per gfn, with the node's kpfn. A node whose list is empty names no VM and
+ * gives no event.
+ *
+ * Its callers hold ksm_thread_mutex, under which KSM alone changes the list
+ * (stable_tree_append(), remove_rmap_item_from_tree()), so it holds still at
+ * entry: the function walks it next. The function is only called for plain
+ * nodes and the dups of a chain (max_page_sharing), never for a chain head
+ * (it BUG()s on one), so hlist is a list of rmap_items here. 6.12's
+ * ksm_remove_rmap_item tracepoint inside it skips the last rmap_item, and
+ * ksm_remove_ksm_page names no node: neither would do. Not the page-free
+ * tracepoint either: there the node may be freed under us by ksmd.
+ */
+static int remove_node_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct self_e_ksm_stable_node *node = (void *)regs_get_kernel_argument(regs, 0);
+	const struct self_e_ksm_rmap_item *item;
+	const struct self_e_event tmpl = {
+		.type = SELF_E_EV_KSM_FREE,
+		.vcpu = SELF_E_VCPU_NONE,
+		.arg = node->kpfn,
+	};
+
+	hlist_for_each_entry(item, &node->hlist, hlist)
+		if (self_e_mm_wanted(item->h.mm))
+			self_e_emit_hva(item->h.mm, item->h.address, &tmpl, NULL);
+	return 0;
+}
+
+static struct kprobe remove_node_probe = {
+	.symbol_name = "remove_node_from_stable_tree",
+	.pre_handler = remove_node_pre,
+};
+
 int self_e_ksm_init(void)
 {
 	int ret;
@@ -397,8 +443,15 @@ int self_e_ksm_init(void)
 		pr_err("cannot hook folio_migrate_ksm for KSM page moves: %d\n", ret);
 		goto err_wp;
 	}
+	ret = register_kprobe(&remove_node_probe);
+	if (ret) {
+		pr_err("cannot hook remove_node_from_stable_tree for KSM pages freed: %d\n", ret);
+		goto err_migrate;
+	}
 	return 0;
 
+err_migrate:
+	unregister_kprobe(&migrate_probe);
 err_wp:
 	unregister_kretprobe(&wp_probe);
 err_merge:
@@ -411,6 +464,7 @@ err_merge:
 
 void self_e_ksm_exit(void)
 {
+	unregister_kprobe(&remove_node_probe);
 	unregister_kprobe(&migrate_probe);
 	unregister_kretprobe(&wp_probe);
 	if (have_ksm_tracepoints)

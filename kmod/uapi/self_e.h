@@ -60,7 +60,13 @@ enum self_e_event_type {
 	 * behind them, the OOM reaper, the VMM's exit. arg = number of pages.
 	 */
 	SELF_E_EV_UNMAP		= 10,
-	/* KSM page arg was freed; gfn = SELF_E_GFN_NONE */
+	/*
+	 * KSM dropped KSM page arg, which gfn had mapped: the page was freed
+	 * (its last mapping went) and KSM, noticing it, took gfn off its
+	 * books (/proc/PID/ksm_merging_pages drops here). One per gfn whose
+	 * leave KSM had not processed yet; normally its cow_break, unmerge or
+	 * unmap came before. A KSM page KSM had no mapper left on gives none.
+	 */
 	SELF_E_EV_KSM_FREE	= 11,
 	/* the KSM page gfn maps moved to pfn arg */
 	SELF_E_EV_KSM_MIGRATE	= 12,

@@ -82,7 +82,6 @@ void Aggregator::apply(const Event& ev)
         return;
     case SELF_E_EV_VM_DESTROY: destroy_vm(ev.vm_id); return;
     case SELF_E_EV_LOST: on_lost(ev); return;
-    case SELF_E_EV_KSM_FREE: on_ksm_free(ev); return;
     default: break;
     }
     VmPages* vm = vm_for_event(ev);
@@ -102,6 +101,7 @@ void Aggregator::apply(const Event& ev)
     case SELF_E_EV_UNMERGE: on_leave(*vm, ev); break;
     case SELF_E_EV_UNMAP: on_unmap(*vm, ev); break;
     case SELF_E_EV_KSM_MIGRATE: on_migrate(*vm, ev); break;
+    case SELF_E_EV_KSM_FREE: on_ksm_free(*vm, ev); break;
     default: break;  // a type this build does not know: nothing to change
     }
 }
@@ -446,30 +446,27 @@ void Aggregator::on_migrate(VmPages& vm, const Event& ev)
     ++vm.counters.migrates;
 }
 
-void Aggregator::on_ksm_free(const Event& ev)
+void Aggregator::on_ksm_free(VmPages& vm, const Event& ev)
 {
     ++ksm_frees_;
-    const KsmSharers* page = ksm_.find(ev.arg);
-    if (!page)
-        return;  // every mapper left, as it should be
-    // Mappers left without our seeing it: they have some private page now.
-    for (const KsmSharer& sharer : page->list()) {
-        VmPages* vm = find_vm(sharer.vm_id);
-        if (!vm)
-            continue;
-        std::vector<std::uint64_t> gfns;
-        vm->shared().for_each([&](std::uint64_t gfn, const SharedPage& p) {
-            if (!p.zero && p.pfn == ev.arg)
-                gfns.push_back(gfn);
-        });
-        for (std::uint64_t gfn : gfns) {
-            vm->shared().erase(gfn);
-            if (PageWord* w = vm->word(gfn))
-                vm->set_state(*w, PageState::private_page);
-        }
-        make_inexact(*vm);
+    ++vm.counters.ksm_frees;
+    if (ev.flags & SELF_E_F_SMM)
+        return;
+    PageWord* w = vm.word(ev.gfn);
+    if (!w) {
+        ++vm.counters.outside_slots;
+        return;
     }
-    ksm_.erase(ev.arg);
+    if (page_word::state(*w) != PageState::ksm)
+        return;  // it left the page before, as it should
+    const SharedPage* cur = vm.shared().find(ev.gfn);
+    if (cur->pfn != ev.arg)
+        return;  // it left that page and shares another now
+    // The page is gone, yet we saw no leave: gfn has some private page now.
+    leave_shared(vm, ev.gfn, SharedPage(*cur));
+    vm.set_state(*w, PageState::private_page);
+    ++vm.counters.free_leaves;
+    make_inexact(vm);
 }
 
 }  // namespace self_e

@@ -69,9 +69,10 @@ inline Event migrate(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std:
 {
     return event(SELF_E_EV_KSM_MIGRATE, vm, ts, gfn, new_pfn);
 }
-inline Event ksm_free(std::uint16_t vm, std::uint64_t ts, std::uint64_t kpfn)
+inline Event ksm_free(std::uint16_t vm, std::uint64_t ts, std::uint64_t gfn, std::uint64_t kpfn,
+                      std::uint8_t flags = 0)
 {
-    return event(SELF_E_EV_KSM_FREE, vm, ts, SELF_E_GFN_NONE, kpfn);
+    return event(SELF_E_EV_KSM_FREE, vm, ts, gfn, kpfn, flags);
 }
 inline Event access(std::uint16_t vm, std::uint64_t ts, std::uint64_t first_gfn, std::uint64_t bitmap)
 {

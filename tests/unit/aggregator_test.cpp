@@ -438,21 +438,84 @@ TEST_CASE("an unmap of a range: pages with a host page go, untouched ones stay",
     CHECK(r.pages.touched == 3);
 }
 
-TEST_CASE("a KSM page freed while mapped: its mappers go private, the VM inexact",
+TEST_CASE("a KSM page freed after its mappers left: KSM's stale notices change nothing",
           "[aggregator][ksm]")
 {
     Aggregator agg;
     add_vms(agg, {1, 2});
-    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(1, 1, 2, 0xa000), merge(2, 1, 9, 0xb000, true),
-                unmerge(2, 2, 9, 0xb000), ksm_free(0, 3, 0xb000)});
-    CHECK(agg.vm(2)->exact);  // its mapper had left: all is as it should be
-    agg.apply(ksm_free(0, 4, 0xa000));
+    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(2, 1, 9, 0xa000), cow_break(1, 2, 1, 0xa000),
+                unmap(2, 2, 9), ksm_free(1, 3, 1, 0xa000), ksm_free(2, 3, 9, 0xa000)});
+    CHECK(state(agg, 1, 1) == PageState::cow_broken);
+    CHECK(state(agg, 2, 9) == PageState::unmapped);
     CHECK(agg.ksm_pages().size() == 0);
-    CHECK(state(agg, 1, 1) == PageState::private_page);
-    CHECK(state(agg, 1, 2) == PageState::private_page);
-    CHECK_FALSE(agg.vm(1)->exact);
+    CHECK(agg.vm(1)->exact);
     CHECK(agg.vm(2)->exact);
     CHECK(agg.ksm_frees() == 2);
+    for (std::uint16_t vm : {1, 2}) {
+        CHECK(agg.vm(vm)->counters.ksm_frees == 1);
+        CHECK(agg.vm(vm)->counters.free_leaves == 0);
+        CHECK(agg.vm(vm)->counters.stale == 0);
+    }
+}
+
+TEST_CASE("a ksm_free for a gfn still on the page: a missed leave, the gfn private, its VM inexact",
+          "[aggregator][ksm]")
+{
+    Aggregator agg;
+    add_vms(agg, {1, 2});
+    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(1, 1, 2, 0xa000), merge(2, 1, 9, 0xa000),
+                cow_break(2, 2, 9, 0xa000), ksm_free(1, 3, 1, 0xa000)});
+    CHECK(state(agg, 1, 1) == PageState::private_page);
+    CHECK(state(agg, 1, 2) == PageState::ksm);  // its own notice has not come yet
+    REQUIRE(agg.ksm_pages().find(0xa000));
+    CHECK(agg.ksm_pages().find(0xa000)->mappers() == 1);
+    CHECK_FALSE(agg.vm(1)->exact);
+    apply(agg, {ksm_free(1, 3, 2, 0xa000), ksm_free(2, 3, 9, 0xa000)});
+    CHECK(state(agg, 1, 2) == PageState::private_page);
+    CHECK(state(agg, 2, 9) == PageState::cow_broken);
+    CHECK(agg.ksm_pages().size() == 0);  // the record went with its last mapper
+    CHECK(agg.vm(1)->shared().size() == 0);
+    CHECK(agg.vm(1)->counters.free_leaves == 2);
+    CHECK(agg.vm(2)->counters.free_leaves == 0);
+    CHECK(agg.vm(2)->exact);
+    const VmReport r = vm_report(make_report(agg), 1);
+    CHECK(r.pages.ksm_shared == 0);
+    CHECK(r.pages.private_pages == 2);
+}
+
+TEST_CASE("a ksm_free of a frame that is a new KSM page already leaves that page's mappers alone",
+          "[aggregator][ksm]")
+{
+    // KSM page 0xa000 is freed after both its mappers broke away; the frame
+    // becomes a new KSM page of gfns 5 and 6 before KSM drops the old one.
+    Aggregator agg;
+    add_vms(agg, {1, 2});
+    apply(agg, {merge(1, 1, 1, 0xa000, true), merge(2, 1, 9, 0xa000), cow_break(1, 2, 1, 0xa000),
+                cow_break(2, 2, 9, 0xa000), merge(1, 3, 5, 0xa000, true), merge(2, 3, 6, 0xa000),
+                ksm_free(1, 4, 1, 0xa000), ksm_free(2, 4, 9, 0xa000)});
+    CHECK(state(agg, 1, 5) == PageState::ksm);
+    CHECK(state(agg, 2, 6) == PageState::ksm);
+    REQUIRE(agg.ksm_pages().find(0xa000));
+    CHECK(agg.ksm_pages().find(0xa000)->mappers() == 2);
+    CHECK(agg.vm(1)->exact);
+    CHECK(agg.vm(2)->exact);
+    // A gfn that left for another KSM page is not touched either.
+    apply(agg, {cow_break(1, 5, 5, 0xa000), merge(1, 6, 5, 0xb000, true), ksm_free(1, 7, 5, 0xa000)});
+    CHECK(state(agg, 1, 5) == PageState::ksm);
+    CHECK(agg.vm(1)->shared().find(5)->pfn == 0xb000);
+    CHECK(agg.vm(1)->exact);
+}
+
+TEST_CASE("ksm_free: SMM gfns are skipped, gfns outside the slots counted", "[aggregator][ksm]")
+{
+    Aggregator agg;
+    add_vms(agg, {1}, 16);
+    apply(agg, {merge(1, 1, 3, 0xa000, true), ksm_free(1, 2, 3, 0xa000, SELF_E_F_SMM),
+                ksm_free(1, 2, 99, 0xa000)});
+    CHECK(state(agg, 1, 3) == PageState::ksm);
+    CHECK(agg.vm(1)->exact);
+    CHECK(agg.vm(1)->counters.outside_slots == 1);
+    CHECK(agg.vm(1)->counters.ksm_frees == 2);
 }
 
 TEST_CASE("events of several lanes are applied in timestamp order", "[aggregator][order]")

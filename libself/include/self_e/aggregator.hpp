@@ -30,9 +30,16 @@
 //   KSM_MIGRATE  a ksm page moves to KSM page arg, keeping its merge time.
 //                The event names one gfn, so it moves that gfn only; the
 //                module sends one per gfn mapping the page, as for merges.
-//   KSM_FREE     normally every mapper has left already. Mappers still
-//                there missed their leave: they become private and their
-//                VM inexact.
+//   KSM_FREE     KSM dropped KSM page arg with gfn still on its books:
+//                the page was freed, so gfn maps it no more. Normally gfn
+//                left it already (its COW_BREAK, UNMERGE or UNMAP came
+//                first): nothing changes. Still shared on arg here, gfn
+//                missed its leave: -> private, counted in free_leaves, and
+//                the VM inexact; the KSM page's record goes with its last
+//                such mapper. Never keyed by pfn alone: a freed KSM page's
+//                frame may already be a new KSM page that other gfns
+//                rightly map when KSM drops the old one. SMM gfns are
+//                skipped (address space 0's event says the same).
 //   LOST         the VM (every VM when vm_id is 0 or unknown) is inexact
 //                until reseeded.
 //   MEMSLOT      address space 0 only: create adds untouched pages, delete
@@ -150,7 +157,7 @@ private:
     void on_leave(VmPages& vm, const Event& ev);
     void on_unmap(VmPages& vm, const Event& ev);
     void on_migrate(VmPages& vm, const Event& ev);
-    void on_ksm_free(const Event& ev);
+    void on_ksm_free(VmPages& vm, const Event& ev);
 
     // Takes gfn off the page it shares (KSM page map and side map).
     void leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page);

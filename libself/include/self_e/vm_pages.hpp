@@ -61,6 +61,8 @@ struct VmCounters {
     // or events overtaken by newer ones. They change nothing.
     std::uint64_t stale = 0;
     std::uint64_t fault_leaves = 0;  // 4K faults that mapped a shared page to another frame
+    std::uint64_t ksm_frees = 0;     // KSM_FREE events: KSM dropped a freed KSM page of a gfn
+    std::uint64_t free_leaves = 0;   // ... of which found the gfn still on that page (a missed leave)
     std::uint64_t outside_slots = 0;  // page events for a gfn in no guest-RAM slot
     std::uint64_t accessed = 0;       // pages of the slots seen accessed in ACCESS samples
     // COW breaks of pages whose merge time is known: their total shared time,

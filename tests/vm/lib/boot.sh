@@ -90,13 +90,13 @@ start=$(now)
 set +e
 # stdin from /dev/null: no terminal games, nothing typed reaches the guest.
 # The serial console stays on stdio; the monitor goes to the FIFOs.
-# RIG_QEMU_PLUGIN=FILE (benchmarks): load a TCG plugin, its log (-d plugin)
-# in the console stream; bench/tcg/insn_marks.c counts instructions.
+# RIG_QEMU_ARGS: more QEMU options, word-split, after the rig's own (a later
+# -smp wins), for benchmarks: '-icount shift=4,sleep=off -smp 1' (bench-ksm),
+# '-plugin FILE -d plugin' (bench-kmod's instruction counter, bench/tcg/).
 # shellcheck disable=SC2086
 qemu-system-x86_64 -accel "tcg,thread=${RIG_TCG_THREAD:-single}" -cpu "$CPU" -m 1G -smp 2 -nographic -no-reboot \
-	${RIG_QEMU_PLUGIN:+-plugin "$RIG_QEMU_PLUGIN" -d plugin} \
 	-monitor "pipe:$MON" -pidfile "$DIR/qemu.pid" \
-	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" ${RIG_QEMU_ARGS:-} \
 	</dev/null 2>&1 |
 	sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c]//g' | tee "$LOG" |
 	awk '/^RIG-DMESG-BEGIN/ { skip = 1; print "(guest dmesg: in the log)"; fflush() }
