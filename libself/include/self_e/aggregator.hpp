@@ -137,6 +137,8 @@ public:
 private:
     VmPages* find_vm(std::uint16_t vm_id) noexcept;
     VmPages* vm_for_event(const Event& ev);
+    void prefetch_word(const Event& ev) const noexcept;
+    void prefetch_slots(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;
