@@ -387,12 +387,15 @@ void Aggregator::on_access(VmPages& vm, const Event& ev)
             on_access_bit(vm, ev.gfn + static_cast<unsigned>(std::countr_zero(bits)));
         return;
     }
-    vm.counters.accessed += static_cast<unsigned>(std::popcount(bits));
-    for (; bits; bits &= bits - 1) {
+    // Counted in the loop: without POPCNT in the baseline ISA,
+    // std::popcount is a library call.
+    std::uint64_t accessed = 0;
+    for (; bits; bits &= bits - 1, ++accessed) {
         PageWord& w = words[std::countr_zero(bits)];
         if (never_mapped_now(page_word::state(w)))
             vm.set_state(w, PageState::private_page);
     }
+    vm.counters.accessed += accessed;
 }
 
 void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page)
