@@ -52,7 +52,7 @@ void ReorderBuffer::merge_runs(std::size_t first, std::size_t middle, std::size_
                          [](const Event& ev, std::uint64_t ts) { return ev.ts_ns < ts; }) -
         events_.begin());
     scratch_.assign(at(first), at(middle));
-    // Writing from `first` never overtakes reading the right run at j.
+    // Writing from `first` never overtakes reading the right run at `right`.
     // Lanes interleave finely, so which run goes next is a coin toss: pick
     // the source by a select rather than a branch the CPU would mispredict
     // every other event.

@@ -99,7 +99,8 @@ public:
     void flush();
     // Applies one event now, without reordering.
     void apply(const Event& ev);
-    // Applies events now, in the order given.
+    // Applies events now, in the order given, loading the page words and
+    // map slots of the next few ahead of time (the work is cache misses).
     void apply(std::span<const Event> events);
 
     // Seeding from a snapshot, the VM's pages mapped from hva to gfn by its
