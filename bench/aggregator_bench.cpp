@@ -589,12 +589,21 @@ Figures run(const Stream& stream)
                kPagesPerVm * 4096 >> 20, double(stream.sorted.back().ts_ns) / 1e9, kLanes);
 
     AggregateReport ordered_report, drained_report;
-    std::size_t bytes = 0;
+    // What the memory is for: page states, working set, shared-page and
+    // KSM-page maps.
+    std::size_t bytes = 0, word_bytes = 0, working_set_bytes = 0, shared_bytes = 0, ksm_bytes = 0;
     const double t_apply = best_seconds([&] {
         Aggregator agg;
         agg.apply(stream.sorted);
         ordered_report = make_report(agg);
         bytes = agg.bytes();
+        word_bytes = working_set_bytes = shared_bytes = 0;
+        for (std::uint16_t id : agg.vm_ids()) {
+            word_bytes += agg.vm(id)->pages() * sizeof(PageWord);
+            working_set_bytes += agg.vm(id)->working_set.bytes();
+            shared_bytes += agg.vm(id)->shared().bytes();
+        }
+        ksm_bytes = agg.ksm_pages().bytes();
     });
     const double t_drained = best_seconds([&] {
         Aggregator agg;
@@ -668,10 +677,11 @@ Figures run(const Stream& stream)
                t_naive / n * 1e9);
     fmt::print("apply / naive: {:.1f}x; as drained / naive: {:.1f}x\n", t_naive / t_apply,
                t_naive / t_drained);
-    fmt::print("memory: {:.2f} bytes per guest page ({:.1f} MiB: 2 per page of state, the rest "
-               "for {} shared pages and {} KSM pages)\n",
-               double(bytes) / double(guest_pages), double(bytes) / (1 << 20), ours[2] + ours[3],
-               ordered_report.ksm_pages);
+    const auto per_page = [&](std::size_t b) { return double(b) / double(guest_pages); };
+    fmt::print("memory: {:.2f} bytes per guest page ({:.1f} MiB): page states {:.2f}, working set {:.2f}, "
+               "shared-page map {:.2f} ({} shared pages), KSM-page map {:.2f} ({} KSM pages)\n",
+               per_page(bytes), double(bytes) / (1 << 20), per_page(word_bytes), per_page(working_set_bytes),
+               per_page(shared_bytes), ours[2] + ours[3], per_page(ksm_bytes), ordered_report.ksm_pages);
     return {n / t_drained, agree};
 }
 

@@ -65,8 +65,67 @@ void Aggregator::flush()
 
 void Aggregator::apply(std::span<const Event> events)
 {
-    for (const Event& ev : events)
-        apply(ev);
+    // Memory bound: a page event misses the cache on its page word, a KSM
+    // event also on the shared-page and KSM-page slots. Looking ahead
+    // overlaps the misses of several events: the words first, then, once a
+    // word has arrived, the slots of the pages whose state needs them.
+    constexpr std::size_t kWordsAhead = 16;
+    constexpr std::size_t kSlotsAhead = 8;
+    const std::size_t n = events.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + kWordsAhead < n)
+            prefetch_word(events[i + kWordsAhead]);
+        if (i + kSlotsAhead < n)
+            prefetch_slots(events[i + kSlotsAhead]);
+        apply(events[i]);
+    }
+}
+
+void Aggregator::prefetch_word(const Event& ev) const noexcept
+{
+    if (ev.vm_id >= vms_.size() || !vms_[ev.vm_id])
+        return;
+    switch (ev.type) {
+    case SELF_E_EV_FAULT:
+    case SELF_E_EV_ACCESS:
+    case SELF_E_EV_KSM_MERGE:
+    case SELF_E_EV_KSM_ZERO:
+    case SELF_E_EV_COW_BREAK:
+    case SELF_E_EV_UNMERGE:
+    case SELF_E_EV_KSM_MIGRATE: vms_[ev.vm_id]->prefetch_word(ev.gfn); return;
+    default: return;
+    }
+}
+
+void Aggregator::prefetch_slots(const Event& ev) const noexcept
+{
+    if (ev.vm_id >= vms_.size() || !vms_[ev.vm_id])
+        return;
+    const VmPages& vm = *vms_[ev.vm_id];
+    // A hint only: the word may still change before the event is applied.
+    const PageState state = vm.state(ev.gfn);
+    switch (ev.type) {
+    case SELF_E_EV_FAULT:
+        if (is_shared(state))
+            vm.shared().prefetch(ev.gfn);
+        return;
+    case SELF_E_EV_KSM_MERGE:
+    case SELF_E_EV_KSM_ZERO:
+        vm.shared().prefetch(ev.gfn);  // joined: an insert
+        if (ev.type == SELF_E_EV_KSM_MERGE)
+            ksm_.prefetch(ev.arg);
+        return;
+    case SELF_E_EV_COW_BREAK:
+    case SELF_E_EV_UNMERGE:
+    case SELF_E_EV_KSM_MIGRATE:
+        if (!is_shared(state))
+            return;
+        vm.shared().prefetch(ev.gfn);
+        if (state == PageState::ksm)
+            ksm_.prefetch(ev.arg);  // left (or, migrating, joined)
+        return;
+    default: return;
+    }
 }
 
 void Aggregator::apply(const Event& ev)
@@ -316,8 +375,27 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
 
 void Aggregator::on_access(VmPages& vm, const Event& ev)
 {
-    for (std::uint64_t bits = ev.arg; bits; bits &= bits - 1)
-        on_access_bit(vm, ev.gfn + static_cast<unsigned>(std::countr_zero(bits)));
+    std::uint64_t bits = ev.arg;
+    if (bits == 0)
+        return;
+    // The record's pages lie in one slot but at a slot's edge: one lookup
+    // for them all.
+    const unsigned span = 64 - static_cast<unsigned>(std::countl_zero(bits));
+    PageWord* words = vm.words(ev.gfn, span);
+    if (!words) {
+        for (; bits; bits &= bits - 1)
+            on_access_bit(vm, ev.gfn + static_cast<unsigned>(std::countr_zero(bits)));
+        return;
+    }
+    // Counted in the loop: without POPCNT in the baseline ISA,
+    // std::popcount is a library call.
+    std::uint64_t accessed = 0;
+    for (; bits; bits &= bits - 1, ++accessed) {
+        PageWord& w = words[std::countr_zero(bits)];
+        if (never_mapped_now(page_word::state(w)))
+            vm.set_state(w, PageState::private_page);
+    }
+    vm.counters.accessed += accessed;
 }
 
 void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page)

@@ -26,7 +26,18 @@ const WorkingSet::Block* WorkingSet::find_block(std::uint64_t gfn) const noexcep
 
 void WorkingSet::on_access(const Event& ev)
 {
-    for (std::uint64_t bits = ev.arg; bits; bits &= bits - 1) {
+    std::uint64_t bits = ev.arg;
+    if (bits == 0)
+        return;
+    // The record's pages lie in one block but at a block's edge: one lookup.
+    const std::uint64_t last = ev.gfn + 63 - static_cast<unsigned>(std::countl_zero(bits));
+    if ((ev.gfn >> kBlockShift) == (last >> kBlockShift)) {
+        std::uint8_t* history = &block(ev.gfn).history[ev.gfn & (kBlockPages - 1)];
+        for (; bits; bits &= bits - 1)
+            history[std::countr_zero(bits)] |= kPending;
+        return;
+    }
+    for (; bits; bits &= bits - 1) {
         const std::uint64_t gfn = ev.gfn + static_cast<unsigned>(std::countr_zero(bits));
         block(gfn).history[gfn & (kBlockPages - 1)] |= kPending;
     }

@@ -140,6 +140,20 @@ TEST_CASE("working set: blocks of 64 Ki pages are made where sampled only")
     CHECK(ws.bytes() == 2 * 2 * 64 * 1024);  // two blocks, 2 bytes a page
 }
 
+TEST_CASE("working set: an ACCESS record across two blocks marks pages in both")
+{
+    WorkingSet ws;
+    constexpr std::uint64_t kEdge = 1ull << 16;  // the second block's first page
+    ws.on_access(access(1, 0, kEdge - 2, 0b1011));  // kEdge - 2, kEdge - 1, kEdge + 1
+    ws.on_sample(sample(1, 0, kEdge - 2, 4));
+    CHECK(ws.recency(kEdge - 2) == 0u);
+    CHECK(ws.recency(kEdge - 1) == 0u);
+    CHECK(ws.recency(kEdge) == std::nullopt);
+    CHECK(ws.recency(kEdge + 1) == 0u);
+    CHECK(ws.summary().working_set_1 == 3);
+    CHECK(ws.bytes() == 2 * 2 * 64 * 1024);
+}
+
 TEST_CASE("working set: the aggregator and the report carry it per VM")
 {
     Aggregator agg;

@@ -65,6 +65,7 @@ public:
 
     const KsmSharers* find(std::uint64_t pfn) const noexcept { return pages_.find(pfn); }
     bool erase(std::uint64_t pfn) noexcept { return pages_.erase(pfn); }
+    void prefetch(std::uint64_t pfn) const noexcept { pages_.prefetch(pfn); }
     std::size_t size() const noexcept { return pages_.size(); }
     std::size_t bytes() const noexcept { return pages_.bytes(); }
 

@@ -107,6 +107,25 @@ public:
             return &slots_[cached_].words[gfn - slots_[cached_].info.base_gfn];
         return find_word(gfn);
     }
+    // Starts loading gfn's word into the cache.
+    void prefetch_word(std::uint64_t gfn) const noexcept
+    {
+        for (const Slot& s : slots_) {
+            if (gfn - s.info.base_gfn < s.info.npages) {
+                __builtin_prefetch(&s.words[gfn - s.info.base_gfn], 1);
+                return;
+            }
+        }
+    }
+    // The words of [gfn, gfn + count) when one slot holds them all, else
+    // nullptr.
+    PageWord* words(std::uint64_t gfn, std::uint64_t count) noexcept
+    {
+        PageWord* w = word(gfn);  // on a hit, slots_[cached_] holds gfn
+        if (!w || gfn - slots_[cached_].info.base_gfn + count > slots_[cached_].info.npages)
+            return nullptr;
+        return w;
+    }
     // The state (untouched outside the slots) and the whole word (0 there).
     PageState state(std::uint64_t gfn) const noexcept { return page_word::state(word_of(gfn)); }
     PageWord word_of(std::uint64_t gfn) const noexcept;
