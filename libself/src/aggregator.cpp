@@ -20,6 +20,15 @@ bool never_mapped_now(PageState s) noexcept
     return s == PageState::untouched || s == PageState::unmapped;
 }
 
+// The word of @gfn, or nullptr (counted) for a gfn outside the VM's slots.
+PageWord* word_in_slots(VmPages& vm, std::uint64_t gfn) noexcept
+{
+    PageWord* w = vm.word(gfn);
+    if (!w)
+        ++vm.counters.outside_slots;
+    return w;
+}
+
 }  // namespace
 
 Aggregator::Aggregator(AggregatorOptions options)
@@ -332,11 +341,9 @@ void Aggregator::on_lost(const Event& ev)
 
 void Aggregator::on_access_bit(VmPages& vm, std::uint64_t gfn)
 {
-    PageWord* w = vm.word(gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    PageWord* w = word_in_slots(vm, gfn);
+    if (!w)
         return;
-    }
     ++vm.counters.accessed;
     if (never_mapped_now(page_word::state(*w)))
         vm.set_state(*w, PageState::private_page);
@@ -346,11 +353,9 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
 {
     if (ev.flags & SELF_E_F_SMM)
         return;
-    PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    PageWord* w = word_in_slots(vm, ev.gfn);
+    if (!w)
         return;
-    }
     const unsigned level = (ev.flags & SELF_E_F_LEVEL_MASK) >> SELF_E_F_LEVEL_SHIFT;
     ++vm.counters.faults;
     if (level < vm.counters.faults_by_level.size())
@@ -416,11 +421,9 @@ void Aggregator::join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const 
 
 void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
 {
-    PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    PageWord* w = word_in_slots(vm, ev.gfn);
+    if (!w)
         return;
-    }
     // Only shared pages have an entry: most merges need no lookup.
     if (is_shared(page_word::state(*w))) {
         const SharedPage* cur = vm.shared().find(ev.gfn);
@@ -442,11 +445,9 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
 void Aggregator::on_leave(VmPages& vm, const Event& ev)
 {
     const bool cow = ev.type == SELF_E_EV_COW_BREAK;
-    PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    PageWord* w = word_in_slots(vm, ev.gfn);
+    if (!w)
         return;
-    }
     const PageState state = page_word::state(*w);
     const SharedPage* cur = is_shared(state) ? vm.shared().find(ev.gfn) : nullptr;
     if (!cur && !never_mapped_now(state)) {
@@ -490,11 +491,9 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
     if (ev.flags & SELF_E_F_SMM)
         return;  // the same host pages as address space 0's: counted there
     for (std::uint64_t gfn = ev.gfn; gfn - ev.gfn < ev.arg; ++gfn) {
-        PageWord* w = vm.word(gfn);
-        if (!w) {
-            ++vm.counters.outside_slots;
+        PageWord* w = word_in_slots(vm, gfn);
+        if (!w)
             continue;
-        }
         const PageState state = page_word::state(*w);
         if (state == PageState::untouched || state == PageState::unmapped)
             continue;  // no host page to lose
@@ -508,11 +507,9 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
 
 void Aggregator::on_migrate(VmPages& vm, const Event& ev)
 {
-    const PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    const PageWord* w = word_in_slots(vm, ev.gfn);
+    if (!w)
         return;
-    }
     SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared().find(ev.gfn) : nullptr;
     if (!cur || cur->pfn == ev.arg) {
         ++vm.counters.stale;  // not on a KSM page, or moved already
@@ -530,11 +527,9 @@ void Aggregator::on_ksm_free(VmPages& vm, const Event& ev)
     ++vm.counters.ksm_frees;
     if (ev.flags & SELF_E_F_SMM)
         return;
-    PageWord* w = vm.word(ev.gfn);
-    if (!w) {
-        ++vm.counters.outside_slots;
+    PageWord* w = word_in_slots(vm, ev.gfn);
+    if (!w)
         return;
-    }
     if (page_word::state(*w) != PageState::ksm)
         return;  // it left the page before, as it should
     const SharedPage* cur = vm.shared().find(ev.gfn);
