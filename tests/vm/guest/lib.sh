@@ -109,6 +109,22 @@ vmid_of() {
 		sed -n "s/^{\"vm_id\":\([0-9]*\),\"pid\":$_pid,.*/\1/p"
 }
 
+# The text stream (cat /dev/self-e) a test keeps in the file $STREAM:
+# vmid NAME: minivmm NAME's SELF-e id, from its vm_create line there.
+vmid() {
+	eval "_pid=\$${1}_pid"
+	sed -n "s/^ts=[0-9]* vm=\([0-9]*\) type=vm_create pid=$_pid\$/\1/p" "$STREAM"
+}
+# An awk function for the stream's hex fields: hex("0x1f") = 31 (busybox
+# awk reads no hex numbers). Prepend it to a program: awk "$AWK_HEX"'...'.
+AWK_HEX='function hex(s,  n, i) {
+	n = 0
+	s = tolower(substr(s, 3))
+	for (i = 1; i <= length(s); i++)
+		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return n
+}'
+
 # Ground truth against `self-e report --json`:
 # pfns FILE VM: "pfn" of every present non-zero page of the VM's RAM.
 pfns() {

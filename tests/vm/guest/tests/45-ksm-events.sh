@@ -46,20 +46,7 @@ for v in a b c d z; do
 	fi
 done
 
-# hex("0x1f") = 31: busybox awk reads no hex numbers.
-AWK_HEX='function hex(s,  n, i) {
-	n = 0
-	s = tolower(substr(s, 3))
-	for (i = 1; i <= length(s); i++)
-		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-	return n
-}'
-
-# vmid NAME: the VM's SELF-e id, from its vm_create line.
-vmid() {
-	eval "_pid=\$${1}_pid"
-	sed -n "s/^ts=[0-9]* vm=\([0-9]*\) type=vm_create pid=$_pid\$/\1/p" "$TMP/ksm.txt"
-}
+STREAM=$TMP/ksm.txt	# for vmid
 
 # derive NAME [FIRST_LINE]: "gfn pfn" (gfn in decimal) for every gfn that the
 # events say is on a KSM page or the zero page now, into $TMP/NAME.derived.

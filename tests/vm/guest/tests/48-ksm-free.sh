@@ -30,18 +30,7 @@ cat /dev/self-e >"$TMP/kf.txt" &
 cat_pid=$!
 sleep 1	# cat is reading: every VM from now on is in its stream
 
-AWK_HEX='function hex(s,  n, i) {
-	n = 0
-	s = tolower(substr(s, 3))
-	for (i = 1; i <= length(s); i++)
-		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-	return n
-}'
-
-vmid() {
-	eval "_pid=\$${1}_pid"
-	sed -n "s/^ts=[0-9]* vm=\([0-9]*\) type=vm_create pid=$_pid\$/\1/p" "$TMP/kf.txt"
-}
+STREAM=$TMP/kf.txt	# for vmid
 
 # frees NAME FROM: "gfn pfn hva_ok" (gfn in decimal) of every ksm_free line of
 # VM NAME from line FROM on; hva_ok is 1 when the line's hva is the gfn's
