@@ -6,9 +6,10 @@
 # second of ksmd's own CPU time (/proc/PID/schedstat: the wall clock in the
 # rig mostly measures who else the single emulated CPU thread runs).
 # Measured, alternating in one boot, with self_e.ko absent, loaded
-# but idle, attached (a reader of each VM's mmapped ring, as libself reads
-# it), and with the text stream (`cat /dev/self-e`, which formats every
-# event in the kernel). Prints the medians and their ratios; asserts nothing.
+# but idle, attached (kmodtest cycle-reader on each VM's mapped ring: it
+# drains every 10 ms and never polls, so the module never wakes it; libself's
+# readers poll and are woken), and with the text stream (`cat /dev/self-e`,
+# which formats every event in the kernel and is woken like a poller). Prints the medians and their ratios; asserts nothing.
 #
 # `make bench-ksm` boots the guest with one vCPU and QEMU's -icount, so the
 # guest's clock counts emulated instructions: ksmd's time is then the work
