@@ -341,6 +341,17 @@ static bool have_ksm_tracepoints;
 
 /* ---- KSM pages migrated ------------------------------------------------ */
 
+/* @tmpl for each (mm, address) on stable node @node's list; its list must hold still. */
+static void emit_node_mappers(const struct self_e_ksm_stable_node *node,
+			      const struct self_e_event *tmpl)
+{
+	const struct self_e_ksm_rmap_item *item;
+
+	hlist_for_each_entry(item, &node->hlist, hlist)
+		if (self_e_mm_wanted(item->h.mm))
+			self_e_emit_hva(item->h.mm, item->h.address, tmpl, NULL);
+}
+
 /* folio_migrate_ksm(newfolio, folio): both locked, so the node's list holds still. */
 static int migrate_ksm_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -348,7 +359,6 @@ static int migrate_ksm_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct folio *folio = (void *)regs_get_kernel_argument(regs, 1);
 	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
 	const struct self_e_ksm_stable_node *node;
-	const struct self_e_ksm_rmap_item *item;
 	const struct self_e_event tmpl = {
 		.type = SELF_E_EV_KSM_MIGRATE,
 		.vcpu = SELF_E_VCPU_NONE,
@@ -360,9 +370,7 @@ static int migrate_ksm_pre(struct kprobe *p, struct pt_regs *regs)
 	node = (const void *)(mapping & ~PAGE_MAPPING_FLAGS);
 	if (!node)
 		return 0;
-	hlist_for_each_entry(item, &node->hlist, hlist)
-		if (self_e_mm_wanted(item->h.mm))
-			self_e_emit_hva(item->h.mm, item->h.address, &tmpl, NULL);
+	emit_node_mappers(node, &tmpl);
 	return 0;
 }
 
@@ -397,16 +405,13 @@ static struct kprobe migrate_probe = {
 static int remove_node_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct self_e_ksm_stable_node *node = (void *)regs_get_kernel_argument(regs, 0);
-	const struct self_e_ksm_rmap_item *item;
 	const struct self_e_event tmpl = {
 		.type = SELF_E_EV_KSM_FREE,
 		.vcpu = SELF_E_VCPU_NONE,
 		.arg = node->kpfn,
 	};
 
-	hlist_for_each_entry(item, &node->hlist, hlist)
-		if (self_e_mm_wanted(item->h.mm))
-			self_e_emit_hva(item->h.mm, item->h.address, &tmpl, NULL);
+	emit_node_mappers(node, &tmpl);
 	return 0;
 }
 
