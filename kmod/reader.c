@@ -32,7 +32,7 @@
 
 #include "self_e.h"
 
-static LIST_HEAD(all_vm_readers);	/* text readers of all VMs; RCU */
+LIST_HEAD(self_e_all_vm_readers);	/* text readers of all VMs; RCU */
 static DEFINE_SPINLOCK(all_vm_readers_lock);
 static atomic_t nr_readers;
 
@@ -79,21 +79,14 @@ void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev)
 {
 	struct self_e_reader *r;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(), "self_e_emit() outside an RCU read-side section");
 	if (READ_ONCE(vm->dead) && ev->type != SELF_E_EV_VM_DESTROY)
 		return;
 	this_cpu_inc(*vm->events);
-	rcu_read_lock();
 	list_for_each_entry_rcu(r, &vm->readers, node)
 		deliver(r, ev);
-	list_for_each_entry_rcu(r, &all_vm_readers, node)
+	list_for_each_entry_rcu(r, &self_e_all_vm_readers, node)
 		deliver(r, ev);
-	rcu_read_unlock();
-}
-
-/* Whether anyone reads @vm's events: hooks skip all their work when not. */
-bool self_e_vm_wanted(struct self_e_vm *vm)
-{
-	return !list_empty(&vm->readers) || !list_empty(&all_vm_readers);
 }
 
 /* Take a reference on @vm for @r unless it holds one already. */
@@ -119,7 +112,7 @@ void self_e_readers_hold_vm(struct self_e_vm *vm)
 
 	smp_mb();	/* registered before the list walk; pairs with self_e_reader_start() */
 	rcu_read_lock();
-	list_for_each_entry_rcu(r, &all_vm_readers, node)
+	list_for_each_entry_rcu(r, &self_e_all_vm_readers, node)
 		reader_hold_vm(vm, r);
 	rcu_read_unlock();
 }
@@ -201,6 +194,11 @@ int self_e_reader_start(struct self_e_reader *r, struct self_e_vm *vm, u32 ring_
 	ret = self_e_kring_alloc(&r->ring, ring_bytes, vm ? vm->id : 0, watermark);
 	if (ret)
 		return ret;
+	ret = self_e_sources_get();
+	if (ret) {
+		self_e_kring_free(&r->ring);
+		return ret;
+	}
 	r->watermark = r->ring.hdr->watermark;
 	r->vm = vm;
 
@@ -209,6 +207,7 @@ int self_e_reader_start(struct self_e_reader *r, struct self_e_vm *vm, u32 ring_
 		/* Checked under the lock destruction sets it with: no event is missed. */
 		if (vm->dead) {
 			spin_unlock(&vm->lock);
+			self_e_sources_put();
 			self_e_kring_free(&r->ring);
 			r->vm = NULL;
 			return -ENOENT;
@@ -217,7 +216,7 @@ int self_e_reader_start(struct self_e_reader *r, struct self_e_vm *vm, u32 ring_
 		spin_unlock(&vm->lock);
 	} else {
 		spin_lock(&all_vm_readers_lock);
-		list_add_tail_rcu(&r->node, &all_vm_readers);
+		list_add_tail_rcu(&r->node, &self_e_all_vm_readers);
 		spin_unlock(&all_vm_readers_lock);
 		smp_mb();	/* listed before the walk; pairs with self_e_readers_hold_vm() */
 		self_e_vm_for_each(1, reader_hold_vm, r);
@@ -257,6 +256,7 @@ void self_e_reader_stop(struct self_e_reader *r)
 	r->vm = NULL;
 	r->line_len = r->line_off = 0;
 	atomic_dec(&nr_readers);
+	self_e_sources_put();
 	if (vm)
 		self_e_vm_put(vm);
 }

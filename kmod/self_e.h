@@ -12,6 +12,7 @@
  *   src_ksm.c		event source: KSM merges, zero-page merges, COW breaks, unmerges
  *   src_access.c	event source: access sampling through KVM's aging
  *   src_unmap.c	event source: host mappings of guest RAM going away
+ *   sources.c		the sources' hooks armed only while somebody reads
  *   notify.c		deferred generic-netlink notifications
  *   netlink.c		the generic-netlink family
  */
@@ -157,9 +158,21 @@ void self_e_reader_stats(struct self_e_reader *r, struct self_e_stats *st);
 bool self_e_reader_readable(struct self_e_reader *r, u32 watermark);
 bool self_e_reader_ended(struct self_e_reader *r);
 
-/* Hand an event to every reader of @vm and every all-VMs reader. Any context. */
+/*
+ * Hand an event to every reader of @vm and every all-VMs reader. Any context,
+ * inside an RCU read-side section (rcu_read_lock(), or preemption off as in
+ * a tracepoint probe or kprobe handler): the hooks on the fault path are
+ * already in one and should not pay for another.
+ */
 void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);
-bool self_e_vm_wanted(struct self_e_vm *vm);
+
+extern struct list_head self_e_all_vm_readers;
+
+/* Whether anyone reads @vm's events: hooks skip all their work when not. */
+static inline bool self_e_vm_wanted(const struct self_e_vm *vm)
+{
+	return !list_empty(&vm->readers) || !list_empty(&self_e_all_vm_readers);
+}
 /* Let every all-VMs reader hold a new @vm until it reads the VM's end. Any context. */
 void self_e_readers_hold_vm(struct self_e_vm *vm);
 /* The VM of @id for one of @r's lines, or NULL; valid while r->lock is held. */
@@ -179,16 +192,28 @@ void self_e_dev_exit(void);
 
 int self_e_fault_init(void);
 void self_e_fault_exit(void);
+int self_e_fault_arm(void);
+void self_e_fault_disarm(void);
 
 /* ---- src_ksm.c --------------------------------------------------------- */
 
 int self_e_ksm_init(void);
 void self_e_ksm_exit(void);
+int self_e_ksm_arm(void);
+void self_e_ksm_disarm(void);
 
 /* ---- src_unmap.c ----------------------------------------------------- */
 
 int self_e_unmap_init(void);
 void self_e_unmap_exit(void);
+int self_e_unmap_arm(void);
+void self_e_unmap_disarm(void);
+
+/* ---- sources.c ------------------------------------------------------- */
+
+/* Arm the sources' hooks for a reader that starts; let go when it stops. Sleep. */
+int self_e_sources_get(void);
+void self_e_sources_put(void);
 
 /* ---- src_access.c ---------------------------------------------------- */
 

@@ -241,7 +241,9 @@ static void emit_one(struct self_e_vm *vm, u8 type, u8 flags, u64 gfn, u64 arg)
 		.arg = arg,
 	};
 
+	rcu_read_lock();
 	self_e_emit(vm, &ev);
+	rcu_read_unlock();
 }
 
 /* Each segment's accessed blocks, then the segment itself. */

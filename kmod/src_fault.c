@@ -13,6 +13,7 @@
  * second. A mapping installed without a matching request is KVM prefetching
  * (the shadow MMU maps neighbours), not a guest access, and says so.
  * The event is emitted at the second: only installed mappings count.
+ * The probes are registered only while somebody reads (sources.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,6 +48,11 @@ static void probe_spte_requested(void *data, struct kvm_page_fault *kvm_fault)
 		   (f->prefetch ? SELF_E_F_PREFETCH : 0);
 }
 
+/*
+ * Tracepoint probes run with preemption off, which is an RCU read-side
+ * section: the VM lookup and self_e_emit() need no rcu_read_lock() of their
+ * own here, on the path every guest fault takes.
+ */
 static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 {
 	struct pending_fault *p = this_cpu_ptr(&pending_fault);
@@ -63,24 +69,21 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 		p->vcpu = NULL;
 	}
 
-	rcu_read_lock();
 	vm = self_e_vm_find_rcu(vcpu->kvm);
-	if (vm && self_e_vm_wanted(vm)) {
-		spte = READ_ONCE(*sptep);
-		flags |= (spte & SPTE_WRITABLE) ? SELF_E_F_WRITABLE : 0;
-		flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;
-		ev = (struct self_e_event){
-			.type = SELF_E_EV_FAULT,
-			.flags = flags,
-			.vcpu = vcpu->vcpu_id,
-			.vm_id = vm->id,
-			.ts_ns = self_e_now(),
-			.gfn = gfn,
-			.arg = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT,
-		};
-		self_e_emit(vm, &ev);
-	}
-	rcu_read_unlock();
+	if (!vm || !self_e_vm_wanted(vm))
+		return;
+	spte = READ_ONCE(*sptep);
+	flags |= (spte & SPTE_WRITABLE) ? SELF_E_F_WRITABLE : 0;
+	flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;
+	ev.seq = 0;
+	ev.type = SELF_E_EV_FAULT;
+	ev.flags = flags;
+	ev.vcpu = vcpu->vcpu_id;
+	ev.vm_id = vm->id;
+	ev.ts_ns = self_e_now();
+	ev.gfn = gfn;
+	ev.arg = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT;
+	self_e_emit(vm, &ev);
 }
 
 static struct tracepoint *find_tracepoint(const char *name)
@@ -94,28 +97,35 @@ static struct tracepoint *find_tracepoint(const char *name)
 
 int self_e_fault_init(void)
 {
-	int ret;
-
 	tp_spte_requested = find_tracepoint("kvm:__tracepoint_kvm_mmu_spte_requested");
 	tp_set_spte = find_tracepoint("kvm:__tracepoint_kvm_mmu_set_spte");
-	if (!tp_spte_requested || !tp_set_spte)
-		return -ENOENT;
+	return tp_spte_requested && tp_set_spte ? 0 : -ENOENT;
+}
 
+int self_e_fault_arm(void)
+{
+	int cpu, ret;
+
+	/* A request left over from the last time armed is not this fault's. */
+	for_each_possible_cpu(cpu)
+		per_cpu_ptr(&pending_fault, cpu)->vcpu = NULL;
 	ret = tracepoint_probe_register(tp_spte_requested, probe_spte_requested, NULL);
 	if (ret)
 		return ret;
 	ret = tracepoint_probe_register(tp_set_spte, probe_set_spte, NULL);
-	if (ret) {
+	if (ret)
 		tracepoint_probe_unregister(tp_spte_requested, probe_spte_requested, NULL);
-		tracepoint_synchronize_unregister();
-	}
 	return ret;
+}
+
+void self_e_fault_disarm(void)
+{
+	tracepoint_probe_unregister(tp_set_spte, probe_set_spte, NULL);
+	tracepoint_probe_unregister(tp_spte_requested, probe_spte_requested, NULL);
 }
 
 void self_e_fault_exit(void)
 {
-	tracepoint_probe_unregister(tp_set_spte, probe_set_spte, NULL);
-	tracepoint_probe_unregister(tp_spte_requested, probe_spte_requested, NULL);
-	/* No probe is still running when the module's text goes away. */
+	/* No probe of the last disarming is still running when the module's text goes. */
 	tracepoint_synchronize_unregister();
 }

@@ -126,10 +126,8 @@ static int merge_tracepoints_register(void)
 	if (ret)
 		return ret;
 	ret = tracepoint_probe_register(tp_merge_one_page, probe_merge_one_page, NULL);
-	if (ret) {
+	if (ret)
 		tracepoint_probe_unregister(tp_merge_with_ksm_page, probe_merge_with_ksm_page, NULL);
-		tracepoint_synchronize_unregister();
-	}
 	return ret;
 }
 
@@ -137,7 +135,6 @@ static void merge_tracepoints_unregister(void)
 {
 	tracepoint_probe_unregister(tp_merge_one_page, probe_merge_one_page, NULL);
 	tracepoint_probe_unregister(tp_merge_with_ksm_page, probe_merge_with_ksm_page, NULL);
-	tracepoint_synchronize_unregister();
 }
 
 /* ---- merges on kernels without them: kretprobes ------------------------- */
@@ -420,23 +417,33 @@ static struct kprobe remove_node_probe = {
 	.pre_handler = remove_node_pre,
 };
 
+/* Registered disabled: armed only while somebody reads (sources.c). */
+static struct kprobe *const ksm_kprobes[] = {
+	&wp_probe.kp,
+	&migrate_probe,
+	&remove_node_probe,
+};
+
 int self_e_ksm_init(void)
 {
-	int ret;
+	int i, ret;
 
 	ksm_use_zero_pages = (const bool *)self_e_lookup_symbol("ksm_use_zero_pages");
 	tp_merge_with_ksm_page = (void *)self_e_lookup_symbol("__tracepoint_ksm_merge_with_ksm_page");
 	tp_merge_one_page = (void *)self_e_lookup_symbol("__tracepoint_ksm_merge_one_page");
 	have_ksm_tracepoints = tp_merge_with_ksm_page && tp_merge_one_page;
 
-	if (have_ksm_tracepoints)
-		ret = merge_tracepoints_register();
-	else
+	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++)
+		merge_kretprobes[i]->kp.flags = KPROBE_FLAG_DISABLED;
+	for (i = 0; i < ARRAY_SIZE(ksm_kprobes); i++)
+		ksm_kprobes[i]->flags = KPROBE_FLAG_DISABLED;
+
+	if (!have_ksm_tracepoints) {
 		ret = register_kretprobes(merge_kretprobes, ARRAY_SIZE(merge_kretprobes));
-	if (ret) {
-		pr_err("cannot hook KSM merges (%s): %d\n",
-		       have_ksm_tracepoints ? "tracepoints" : "kretprobes", ret);
-		return ret;
+		if (ret) {
+			pr_err("cannot hook KSM merges (kretprobes): %d\n", ret);
+			return ret;
+		}
 	}
 	ret = register_kretprobe(&wp_probe);
 	if (ret) {
@@ -460,11 +467,66 @@ err_migrate:
 err_wp:
 	unregister_kretprobe(&wp_probe);
 err_merge:
-	if (have_ksm_tracepoints)
-		merge_tracepoints_unregister();
-	else
+	if (!have_ksm_tracepoints)
 		unregister_kretprobes(merge_kretprobes, ARRAY_SIZE(merge_kretprobes));
 	return ret;
+}
+
+static int merges_arm(void)
+{
+	int i, ret;
+
+	if (have_ksm_tracepoints)
+		return merge_tracepoints_register();
+	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++) {
+		ret = enable_kretprobe(merge_kretprobes[i]);
+		if (ret) {
+			while (i--)
+				disable_kretprobe(merge_kretprobes[i]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void merges_disarm(void)
+{
+	int i;
+
+	if (have_ksm_tracepoints) {
+		merge_tracepoints_unregister();
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++)
+		disable_kretprobe(merge_kretprobes[i]);
+}
+
+int self_e_ksm_arm(void)
+{
+	int i, ret;
+
+	ret = merges_arm();
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(ksm_kprobes); i++) {
+		ret = enable_kprobe(ksm_kprobes[i]);
+		if (ret) {
+			while (i--)
+				disable_kprobe(ksm_kprobes[i]);
+			merges_disarm();
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void self_e_ksm_disarm(void)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(ksm_kprobes) - 1; i >= 0; i--)
+		disable_kprobe(ksm_kprobes[i]);
+	merges_disarm();
 }
 
 void self_e_ksm_exit(void)
@@ -473,7 +535,7 @@ void self_e_ksm_exit(void)
 	unregister_kprobe(&migrate_probe);
 	unregister_kretprobe(&wp_probe);
 	if (have_ksm_tracepoints)
-		merge_tracepoints_unregister();
+		tracepoint_synchronize_unregister();	/* the last disarming's probes */
 	else
 		unregister_kretprobes(merge_kretprobes, ARRAY_SIZE(merge_kretprobes));
 }

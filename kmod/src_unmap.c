@@ -12,8 +12,9 @@
  * hugetlbfs ranges take another path (__unmap_hugepage_range) and are not
  * reported.
  *
- * unmap_page_range() runs for every unmap on the host; the probe costs an
- * mm hash lookup when no VM of that mm is read.
+ * unmap_page_range() runs for every unmap on the host: the probe is enabled
+ * only while somebody reads (sources.c), and then costs an mm hash lookup
+ * when no VM of that mm is read.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,6 +42,7 @@ static int unmap_page_range_pre(struct kprobe *p, struct pt_regs *regs)
 static struct kprobe unmap_probe = {
 	.symbol_name = "unmap_page_range",
 	.pre_handler = unmap_page_range_pre,
+	.flags = KPROBE_FLAG_DISABLED,
 };
 
 int self_e_unmap_init(void)
@@ -50,6 +52,16 @@ int self_e_unmap_init(void)
 	if (ret)
 		pr_err("cannot hook unmap_page_range: %d\n", ret);
 	return ret;
+}
+
+int self_e_unmap_arm(void)
+{
+	return enable_kprobe(&unmap_probe);
+}
+
+void self_e_unmap_disarm(void)
+{
+	disable_kprobe(&unmap_probe);
 }
 
 void self_e_unmap_exit(void)

@@ -291,7 +291,9 @@ static void vm_announce(struct self_e_vm *vm)
 	};
 
 	self_e_readers_hold_vm(vm);
+	rcu_read_lock();
 	self_e_emit(vm, &ev);
+	rcu_read_unlock();
 	self_e_notify_vm(SELF_E_CMD_VM_NEW, vm);
 }
 
@@ -359,7 +361,9 @@ static void vm_end_rcu(struct rcu_head *head)
 		.gfn = SELF_E_GFN_NONE,
 	};
 
+	rcu_read_lock();
 	self_e_emit(vm, &ev);
+	rcu_read_unlock();
 	smp_store_release(&vm->ended, true);
 	self_e_kick_vm_readers(vm);
 	self_e_notify_vm(SELF_E_CMD_VM_DEL, vm);
