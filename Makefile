@@ -12,7 +12,7 @@ KDIR       ?= $(wildcard /lib/modules/$(shell uname -r)/build)
 # Where `make module` builds. Building in a copy keeps builds for several kernels apart.
 MODULE_OUT ?= $(BUILD)/kmod/$(notdir $(abspath $(KDIR)))
 
-.PHONY: all deps .deps-checked module static debug tsan asan fuzz bench bench-kmod bench-ksm bench-ws test demo clean help
+.PHONY: all deps .deps-checked module static debug tsan asan fuzz bench bench-kmod bench-kmod-profile bench-ksm bench-ws test demo clean help
 
 all: debug
 
@@ -24,6 +24,7 @@ help:
 	@echo "make bench     build and run the benchmarks"
 	@echo "make fuzz [FUZZ_TIME=20]   build the libFuzzer targets (clang) and run each FUZZ_TIME s"
 	@echo "make bench-kmod, bench-ksm   in the rig: what self_e.ko costs guest faults, ksmd"
+	@echo "make bench-kmod-profile   where bench-kmod's instructions go, per function"
 	@echo "make bench-ws  in the rig: what access sampling costs a guest using its memory"
 
 deps:
@@ -82,12 +83,29 @@ demo: static
 # In the rig: what self_e.ko costs a faulting guest (absent/idle/attached/tracefs).
 # Also counts the instructions the machine executes per run (QEMU plugin,
 # bench/tcg/): a measure the host's load does not blur.
+# tsc=reliable: the guest keeps the TSC as its clocksource, as a KVM host
+# does; under TCG its boot check finds the TSCs unsynchronized and falls back
+# to the HPET, whose every read (each event's timestamp) costs 40 more
+# emulated instructions. BENCH_KMOD_APPEND= measures with the HPET.
+BENCH_KMOD_APPEND ?= tsc=reliable
 bench-kmod: static
 	@set -o pipefail; plugin=$$(BUILD='$(BUILD)' $(ROOT)/bench/tcg/build-plugin.sh) && \
-	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_ARGS="-plugin $$plugin -d plugin" \
+	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_ARGS="-plugin $$plugin -d plugin" RIG_APPEND='$(BENCH_KMOD_APPEND)' \
 		$(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/kmod_bench.sh --timeout 1200 | \
 		tee $(BUILD)/bench/kmod.out && \
-	awk -v names="absent idle attached producer tracefs" -f $(ROOT)/bench/tcg/insn_summary.awk $(BUILD)/bench/kmod.out
+	awk -v names="absent idle attached producer tracefs" -v vcpu=1 -f $(ROOT)/bench/tcg/insn_summary.awk $(BUILD)/bench/kmod.out
+
+# Where bench-kmod's instructions go, per function (a record per code
+# block the guest runs). BENCH_PROFILE_ROUNDS rounds of each setup.
+BENCH_PROFILE_ROUNDS ?= 2
+bench-kmod-profile: static
+	@set -o pipefail; plugin=$$(BUILD='$(BUILD)' $(ROOT)/bench/tcg/build-plugin.sh) && \
+	mkdir -p $(BUILD)/bench && \
+	{ echo 'ROUNDS=$(BENCH_PROFILE_ROUNDS) PROFILE=1'; cat $(ROOT)/bench/kmod_bench.sh; } >$(BUILD)/bench/kmod_profile.sh && \
+	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_ARGS="-plugin $$plugin,profile=on -d plugin" RIG_APPEND='$(BENCH_KMOD_APPEND)' \
+		$(ROOT)/tests/vm/rig --kernel 6.1 --exec $(BUILD)/bench/kmod_profile.sh --timeout 1800 \
+		>$(BUILD)/bench/kmod-profile.out && \
+	$(ROOT)/bench/tcg/insn_profile.sh $(BUILD)/bench/kmod-profile.out absent idle attached producer tracefs
 
 # ksmd's CPU time in emulated instructions (QEMU -icount, 16 ns each) on one
 # vCPU: host load and a reader's work on another vCPU stay out of it, and

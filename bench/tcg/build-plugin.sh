@@ -23,7 +23,7 @@ bin_ver=$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null) || die "$pkg is not 
 src=$(dpkg-query -W -f '${source:Package}' "$pkg")
 src_ver=$(dpkg-query -W -f '${source:Version}' "$pkg")
 out=$BUILD/bench/insn_marks-${src_ver//[:~+]/_}.so
-if [ -f "$out" ]; then
+if [ -f "$out" ] && [ "$out" -nt "$HERE/insn_marks.c" ]; then
 	echo "$out"
 	exit 0
 fi

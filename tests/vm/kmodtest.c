@@ -5,7 +5,8 @@
  *   kmodtest faults | two-vms | readers | overflow | watermark | bad-input | netlink
  *            | garbage-tails | no-leaks		(the security model's, 72-security.sh)
  *   KMODTEST_PID=P KMODTEST_MS=T kmodtest cycle-reader	(attach to P's VM, read T ms;
- *	KMODTEST_RING_BYTES=B asks for a ring of B bytes)
+ *	KMODTEST_RING_BYTES=B asks for a ring of B bytes, KMODTEST_WATERMARK=W
+ *	blocks in poll() for W records a lane instead of draining every 10 ms)
  *
  * Each test starts minivmm VMs with --wait-start (the VMM stops itself after
  * its start line, before the guest runs), attaches, lets the guest run, and
@@ -1139,24 +1140,36 @@ static int test_no_leaks(void)
 	return 0;
 }
 
-/* Attach to the newest VM of a running VMM, read for a while, detach. */
+/*
+ * Attach to the newest VM of a running VMM, read for a while, detach. With
+ * KMODTEST_WATERMARK it reads as libself's readers do: blocked in poll()
+ * until a lane holds that many records (at most 100 ms), then drains;
+ * without, it drains every 10 ms.
+ */
 static int test_cycle_reader(void)
 {
 	char *ms = getenv("KMODTEST_MS");
 	char *ring_bytes = getenv("KMODTEST_RING_BYTES");
+	char *watermark = getenv("KMODTEST_WATERMARK");
 	uint64_t until = now_ms() + (ms ? strtoull(ms, NULL, 10) : 500);
 	struct faults f;
 	struct reader r;
 	struct vm none = { .mem_bytes = 0 };
+	struct pollfd pfd = { .events = POLLIN };
 	pid_t pid = getenv("KMODTEST_PID") ? atoi(getenv("KMODTEST_PID")) : 0;
 
 	CHECK(pid > 0, "KMODTEST_PID is not set");
-	if (reader_attach(&r, pid, ring_bytes ? strtoul(ring_bytes, NULL, 10) : 0, 0))
+	if (reader_attach_full(&r, pid, ring_bytes ? strtoul(ring_bytes, NULL, 10) : 0, 0,
+			       watermark ? strtoul(watermark, NULL, 10) : 0))
 		return -1;
 	faults_init(&f, &none, r.a.vm_id);
+	pfd.fd = r.fd;
 	while (now_ms() < until && !r.ended) {
 		reader_drain(&r, faults_event, &f);
-		usleep(10000);
+		if (watermark)
+			poll(&pfd, 1, 100);
+		else
+			usleep(10000);
 	}
 	reader_close(&r);
 	return 0;

@@ -48,7 +48,8 @@ need qemu-system-x86_64 mkfifo
 # sysrq_always_enabled: the watchdog below asks for backtraces.
 # no_timer_check: under TCG on a busy host the kernel's early check of the
 # IO-APIC timer can miss its ticks and panic ("IO-APIC + timer doesn't work!").
-APPEND="console=ttyS0 loglevel=5 printk.time=1 panic=-1 sysrq_always_enabled=1 no_timer_check rig.cpu=$CPU${FUZZ_SECONDS:+ rig.fuzz_seconds=$FUZZ_SECONDS}"
+# RIG_APPEND: more kernel parameters, for benchmarks (bench-kmod: tsc=reliable).
+APPEND="console=ttyS0 loglevel=5 printk.time=1 panic=-1 sysrq_always_enabled=1 no_timer_check rig.cpu=$CPU${FUZZ_SECONDS:+ rig.fuzz_seconds=$FUZZ_SECONDS}${RIG_APPEND:+ $RIG_APPEND}"
 
 # The QEMU monitor on a pair of FIFOs, for the watchdog. Opened read-write
 # (<>) so that neither side ever blocks on open.
