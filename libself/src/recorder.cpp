@@ -52,7 +52,7 @@ Recorder::Recorder(const std::string& path, const std::vector<AttachTarget>& tar
     // Everything the rings hold so far happened before the snapshots.
     drain();
     for (std::size_t i = 0; i < vms_.size(); ++i)
-        seed(header.vms[i]);
+        seed_unless_gone(header.vms[i]);
     seeded_ns_ = monotonic_ns();
     writer_->flush();
 }
@@ -156,13 +156,29 @@ void Recorder::follow_new_vms()
         }
         writer_->write_vm(vm);
         drain();
+        seed_unless_gone(vm);
+    }
+}
+
+// A VM's process may end while its memory is read (a short VM, attached just
+// before it exits): its pagemap then ends early or the process is gone. The
+// seed stops where it got, and the VM's end follows in its ring.
+void Recorder::seed_unless_gone(const RecordedVm& vm)
+{
+    try {
+        seed(vm);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::no_such_process && e.kind() != ErrorKind::invalid_argument)
+            throw;
+        bool gone = false;
         try {
-            seed(vm);
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::no_such_process)
-                throw;
-            // Its process ended while we looked: the seed stops where it got.
+            gone = proc_.maps(vm.pid).empty();  // no address space: exiting or a zombie
+        } catch (const Error& again) {
+            gone = again.kind() == ErrorKind::no_such_process || again.sys_errno() == ENOENT ||
+                   again.sys_errno() == ESRCH;
         }
+        if (!gone)
+            throw;
     }
 }
 

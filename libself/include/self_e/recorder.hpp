@@ -61,6 +61,7 @@ private:
     RecordedVm attach(const AttachTarget& target);
     void drain();
     void seed(const RecordedVm& vm);
+    void seed_unless_gone(const RecordedVm& vm);
     void follow_new_vms();
 
     RecorderOptions options_;
