@@ -28,7 +28,7 @@
 #define SPTE_WRITABLE	BIT_ULL(1)	/* R/W in NPT and shadow PTEs, W in EPT */
 
 struct pending_fault {
-	struct kvm_vcpu *vcpu;
+	struct task_struct *task;	/* the vCPU thread: cheaper to read than the vCPU */
 	gfn_t gfn;
 	u8 flags;
 };
@@ -42,7 +42,7 @@ static void probe_spte_requested(void *data, struct kvm_page_fault *kvm_fault)
 	const struct self_e_kvm_page_fault *f = (const void *)kvm_fault;
 	struct pending_fault *p = this_cpu_ptr(&pending_fault);
 
-	p->vcpu = kvm_get_running_vcpu();
+	p->task = current;
 	p->gfn = f->gfn;
 	p->flags = (f->write ? SELF_E_F_WRITE : 0) | (f->exec ? SELF_E_F_EXEC : 0) |
 		   (f->prefetch ? SELF_E_F_PREFETCH : 0);
@@ -64,9 +64,9 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 
 	if (!vcpu)
 		return;
-	if (p->vcpu == vcpu && p->gfn - gfn < pages) {
+	if (p->task == current && p->gfn - gfn < pages) {
 		flags = p->flags;
-		p->vcpu = NULL;
+		p->task = NULL;
 	}
 
 	vm = self_e_vm_find_rcu(vcpu->kvm);
@@ -75,14 +75,15 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 	spte = READ_ONCE(*sptep);
 	flags |= (spte & SPTE_WRITABLE) ? SELF_E_F_WRITABLE : 0;
 	flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;
-	ev.seq = 0;
-	ev.type = SELF_E_EV_FAULT;
-	ev.flags = flags;
-	ev.vcpu = vcpu->vcpu_id;
-	ev.vm_id = vm->id;
-	ev.ts_ns = self_e_now();
-	ev.gfn = gfn;
-	ev.arg = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT;
+	ev = (struct self_e_event){
+		.type = SELF_E_EV_FAULT,
+		.flags = flags,
+		.vcpu = vcpu->vcpu_id,
+		.vm_id = vm->id,
+		.ts_ns = self_e_now(),
+		.gfn = gfn,
+		.arg = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT,
+	};
 	self_e_emit(vm, &ev);
 }
 
@@ -108,7 +109,7 @@ int self_e_fault_arm(void)
 
 	/* A request left over from the last time armed is not this fault's. */
 	for_each_possible_cpu(cpu)
-		per_cpu_ptr(&pending_fault, cpu)->vcpu = NULL;
+		WRITE_ONCE(per_cpu_ptr(&pending_fault, cpu)->task, NULL);
 	ret = tracepoint_probe_register(tp_spte_requested, probe_spte_requested, NULL);
 	if (ret)
 		return ret;
