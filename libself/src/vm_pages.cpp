@@ -150,7 +150,7 @@ PageWord* VmPages::find_word(std::uint64_t gfn) noexcept
     return nullptr;
 }
 
-PageWord VmPages::word_of(std::uint64_t gfn) const noexcept
+PageWord VmPages::find_word_of(std::uint64_t gfn) const noexcept
 {
     for (const Slot& s : slots_)
         if (gfn - s.info.base_gfn < s.info.npages)
