@@ -52,7 +52,7 @@ void VmPages::check_free(const GuestMemslot& slot, std::size_t ignore) const
 void VmPages::add_slot(const GuestMemslot& slot)
 {
     check_free(slot, SIZE_MAX);
-    Slot s{slot, std::vector<PageWord>(slot.npages, PageWord(PageState::untouched))};
+    Slot s{slot, decltype(Slot::words)(slot.npages, PageWord(PageState::untouched))};
     const auto at = std::upper_bound(slots_.begin(), slots_.end(), slot.base_gfn,
                                      [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
     slots_.insert(at, std::move(s));

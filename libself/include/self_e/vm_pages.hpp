@@ -15,6 +15,7 @@
 
 #include "self_e/event.hpp"
 #include "self_e/flat_u64_map.hpp"
+#include "self_e/huge_page_allocator.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
 #include "self_e/working_set.hpp"
@@ -174,7 +175,7 @@ public:
 private:
     struct Slot {
         GuestMemslot info;
-        std::vector<PageWord> words;
+        std::vector<PageWord, HugePageAllocator<PageWord>> words;
     };
 
     PageWord* find_word(std::uint64_t gfn) noexcept;
