@@ -80,7 +80,7 @@ void Aggregator::apply(std::span<const Event> events)
     // follow from the event alone (gfn, arg), so they are loaded with its
     // word, without waiting for the word; only a fault reads its word (by
     // then arrived) to see whether it needs the shared-page slot.
-    constexpr std::size_t kAhead = 24;
+    constexpr std::size_t kAhead = 16;
     constexpr std::size_t kFaultSlotsAhead = 8;
     const std::size_t n = events.size();
     for (std::size_t i = 0; i < n; ++i) {
