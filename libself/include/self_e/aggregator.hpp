@@ -156,7 +156,6 @@ private:
     }
     VmPages* vm_for_new_event(const Event& ev);
     void prefetch(const Event& ev) const noexcept;
-    void prefetch_fault_slot(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;
