@@ -173,7 +173,7 @@ std::size_t VmPages::bytes() const noexcept
 {
     std::size_t b = shared_.bytes() + slots_.capacity() * sizeof(Slot);
     for (const Slot& s : slots_)
-        b += s.words.capacity() * sizeof(PageWord);
+        b += huge_pages::footprint(s.words.capacity() * sizeof(PageWord));
     return b + working_set.bytes();
 }
 

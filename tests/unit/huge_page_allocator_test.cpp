@@ -37,6 +37,15 @@ TEST_CASE("blocks of 2 MiB and more are 2 MiB aligned and keep their contents", 
     }
 }
 
+TEST_CASE("a mapped block's footprint is whole huge pages", "[huge_pages]")
+{
+    CHECK(huge_pages::footprint(100) == 100);
+    CHECK(huge_pages::footprint((std::size_t{2} << 20) - 1) == (std::size_t{2} << 20) - 1);
+    CHECK(huge_pages::footprint(std::size_t{2} << 20) == std::size_t{2} << 20);
+    CHECK(huge_pages::footprint(std::size_t{3} << 20) == std::size_t{4} << 20);
+    CHECK(huge_pages::footprint((std::size_t{4} << 20) + 1) == std::size_t{6} << 20);
+}
+
 TEST_CASE("small blocks come from the heap and grow like any vector", "[huge_pages]")
 {
     std::vector<std::uint64_t, HugePageAllocator<std::uint64_t>> v;

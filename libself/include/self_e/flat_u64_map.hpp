@@ -28,7 +28,7 @@ public:
     std::size_t size() const noexcept { return size_; }
     bool empty() const noexcept { return size_ == 0; }
     // Bytes held, for the memory figures.
-    std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
+    std::size_t bytes() const noexcept { return huge_pages::footprint(slots_.capacity() * sizeof(Slot)); }
 
     Value* find(std::uint64_t key) noexcept
     {

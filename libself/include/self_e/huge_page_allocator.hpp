@@ -5,7 +5,8 @@
 // faster in aggregator_bench). Blocks of at least kHugeBytes are mapped on
 // their own, 2 MiB aligned, with madvise(MADV_HUGEPAGE) (THP "madvise" mode
 // is Debian's default); smaller ones come from std::allocator. The cost: up
-// to 2 MiB of a block's last huge page that the table does not use.
+// to 2 MiB of a block's last huge page that the table does not use
+// (footprint(), which the tables' bytes() report).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,11 @@ inline constexpr std::size_t kHugeBytes = std::size_t{2} << 20;
 // to kHugeBytes, huge pages advised. Throws std::bad_alloc.
 void* map(std::size_t bytes);
 void unmap(void* p, std::size_t bytes) noexcept;
+// The memory a block of bytes takes: rounded up to kHugeBytes when mapped.
+constexpr std::size_t footprint(std::size_t bytes) noexcept
+{
+    return bytes < kHugeBytes ? bytes : (bytes + kHugeBytes - 1) & ~(kHugeBytes - 1);
+}
 }  // namespace huge_pages
 
 template <typename T>
