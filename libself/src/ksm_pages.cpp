@@ -4,23 +4,27 @@
 
 namespace self_e {
 
-KsmSharer* KsmSharers::find(std::uint16_t vm_id) noexcept
-{
-    for (std::size_t i = 0; i < size(); ++i)
-        if (at(i).vm_id == vm_id)
-            return &at(i);
-    return nullptr;
-}
-
 void KsmSharers::add(std::uint16_t vm_id)
 {
     ++mappers_;
-    if (KsmSharer* s = find(vm_id)) {
-        ++s->pages;
-        return;
+    for (std::size_t i = 0; i < nr_inline_; ++i) {
+        if (vm_ids_[i] == vm_id) {
+            ++pages_[i];
+            return;
+        }
+    }
+    if (more_) {
+        for (KsmSharer& s : *more_) {
+            if (s.vm_id == vm_id) {
+                ++s.pages;
+                return;
+            }
+        }
     }
     if (nr_inline_ < kInline) {
-        inline_[nr_inline_++] = {vm_id, 1};
+        vm_ids_[nr_inline_] = vm_id;
+        pages_[nr_inline_] = 1;
+        ++nr_inline_;
         return;
     }
     if (!more_)
@@ -31,28 +35,42 @@ void KsmSharers::add(std::uint16_t vm_id)
 void KsmSharers::erase_at(std::size_t i) noexcept
 {
     // Keep the inline slots filled first: the last sharer takes i's place.
-    const std::size_t last = size() - 1;
-    at(i) = at(last);
-    if (last >= nr_inline_) {
+    if (more_) {
+        const KsmSharer last = more_->back();
         more_->pop_back();
         if (more_->empty())
             more_.reset();
-    } else {
-        --nr_inline_;
+        if (i < nr_inline_) {
+            vm_ids_[i] = last.vm_id;
+            pages_[i] = last.pages;
+        } else if (i - nr_inline_ < (more_ ? more_->size() : 0)) {
+            (*more_)[i - nr_inline_] = last;
+        }
+        return;
     }
+    --nr_inline_;
+    vm_ids_[i] = vm_ids_[nr_inline_];
+    pages_[i] = pages_[nr_inline_];
 }
 
 bool KsmSharers::remove(std::uint16_t vm_id) noexcept
 {
-    for (std::size_t i = 0; i < size(); ++i) {
-        KsmSharer& s = at(i);
-        if (s.vm_id != vm_id)
+    for (std::size_t i = 0; i < nr_inline_; ++i) {
+        if (vm_ids_[i] != vm_id)
             continue;
         --mappers_;
-        if (s.pages == 1)
+        if (--pages_[i] == 0)
             erase_at(i);
-        else
-            --s.pages;
+        return true;
+    }
+    if (!more_)
+        return false;
+    for (std::size_t j = 0; j < more_->size(); ++j) {
+        if ((*more_)[j].vm_id != vm_id)
+            continue;
+        --mappers_;
+        if (--(*more_)[j].pages == 0)
+            erase_at(nr_inline_ + j);
         return true;
     }
     return false;

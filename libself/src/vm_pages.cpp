@@ -52,7 +52,7 @@ void VmPages::check_free(const GuestMemslot& slot, std::size_t ignore) const
 void VmPages::add_slot(const GuestMemslot& slot)
 {
     check_free(slot, SIZE_MAX);
-    Slot s{slot, std::vector<PageWord>(slot.npages, PageWord(PageState::untouched))};
+    Slot s{slot, decltype(Slot::words)(slot.npages, PageWord(PageState::untouched))};
     const auto at = std::upper_bound(slots_.begin(), slots_.end(), slot.base_gfn,
                                      [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
     slots_.insert(at, std::move(s));
@@ -150,7 +150,7 @@ PageWord* VmPages::find_word(std::uint64_t gfn) noexcept
     return nullptr;
 }
 
-PageWord VmPages::word_of(std::uint64_t gfn) const noexcept
+PageWord VmPages::find_word_of(std::uint64_t gfn) const noexcept
 {
     for (const Slot& s : slots_)
         if (gfn - s.info.base_gfn < s.info.npages)
@@ -173,7 +173,7 @@ std::size_t VmPages::bytes() const noexcept
 {
     std::size_t b = shared_.bytes() + slots_.capacity() * sizeof(Slot);
     for (const Slot& s : slots_)
-        b += s.words.capacity() * sizeof(PageWord);
+        b += huge_pages::footprint(s.words.capacity() * sizeof(PageWord));
     return b + working_set.bytes();
 }
 

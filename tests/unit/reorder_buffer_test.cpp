@@ -49,6 +49,45 @@ TEST_CASE("runs of several lanes are merged by timestamp, equal ones in arrival 
     CHECK(buffer.late() == 0);
 }
 
+TEST_CASE("four and five runs merge in one pass, ties in arrival order", "[reorder]")
+{
+    using P = std::pair<std::uint64_t, std::uint16_t>;
+    ReorderBuffer buffer(1000, 1000);
+    for (std::uint64_t ts : {1, 2})  // held before: a run of its own, older
+        buffer.push(at(ts, 9));
+    for (std::uint16_t lane = 0; lane < 4; ++lane)
+        for (std::uint64_t ts : {7, 7 + lane, 20 - lane})
+            buffer.push(at(ts, lane));
+    CHECK(release_all(buffer) == std::vector<P>{{1, 9}, {2, 9}, {7, 0}, {7, 0}, {7, 1}, {7, 2},
+                                                {7, 3}, {8, 1}, {9, 2}, {10, 3}, {17, 3}, {18, 2},
+                                                {19, 1}, {20, 0}});
+}
+
+TEST_CASE("runs that reach the end of the clock still merge in order", "[reorder]")
+{
+    // UINT64_MAX is the four-way merge's end mark: runs ending there take
+    // the pairwise merge, with the same result.
+    using P = std::pair<std::uint64_t, std::uint16_t>;
+    constexpr std::uint64_t kMax = UINT64_MAX;
+    ReorderBuffer buffer(1000, 1000);
+    for (std::uint64_t ts : {std::uint64_t{5}, kMax})
+        buffer.push(at(ts, 0));
+    for (std::uint64_t ts : {std::uint64_t{3}, kMax})
+        buffer.push(at(ts, 1));
+    buffer.push(at(4, 2));
+    for (std::uint64_t ts : {std::uint64_t{1}, kMax})
+        buffer.push(at(ts, 3));
+    CHECK(release_all(buffer) ==
+          std::vector<P>{{1, 3}, {3, 1}, {4, 2}, {5, 0}, {kMax, 0}, {kMax, 1}, {kMax, 3}});
+    // Only the third run gets there, after the first two ran out.
+    buffer.push(at(5, 0));
+    buffer.push(at(3, 1));
+    for (std::uint64_t ts : {std::uint64_t{2}, kMax})
+        buffer.push(at(ts, 2));
+    buffer.push(at(1, 3));
+    CHECK(release_all(buffer) == std::vector<P>{{1, 3}, {2, 2}, {3, 1}, {5, 0}, {kMax, 2}});
+}
+
 TEST_CASE("only events older than newest - window are released; late ones are counted",
           "[reorder]")
 {

@@ -143,10 +143,19 @@ public:
     static constexpr std::size_t kReleaseEvery = 4096;
 
 private:
-    VmPages* find_vm(std::uint16_t vm_id) noexcept;
-    VmPages* vm_for_event(const Event& ev);
-    void prefetch_word(const Event& ev) const noexcept;
-    void prefetch_slots(const Event& ev) const noexcept;
+    VmPages* find_vm(std::uint16_t vm_id) noexcept
+    {
+        return vm_id < vms_.size() ? vms_[vm_id].get() : nullptr;
+    }
+    // The event's VM, made when it is new; nullptr when the event is dropped.
+    VmPages* vm_for_event(const Event& ev)
+    {
+        if (VmPages* vm = find_vm(ev.vm_id))
+            return vm;
+        return vm_for_new_event(ev);
+    }
+    VmPages* vm_for_new_event(const Event& ev);
+    void prefetch(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "self_e/huge_page_allocator.hpp"
+
 namespace self_e {
 
 template <typename Value>
@@ -26,7 +28,7 @@ public:
     std::size_t size() const noexcept { return size_; }
     bool empty() const noexcept { return size_ == 0; }
     // Bytes held, for the memory figures.
-    std::size_t bytes() const noexcept { return slots_.capacity() * sizeof(Slot); }
+    std::size_t bytes() const noexcept { return huge_pages::footprint(slots_.capacity() * sizeof(Slot)); }
 
     Value* find(std::uint64_t key) noexcept
     {
@@ -134,7 +136,7 @@ private:
 
     void rehash(std::size_t nr_slots)
     {
-        std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(nr_slots));
+        Slots old = std::exchange(slots_, Slots(nr_slots));
         mask_ = nr_slots - 1;
         shift_ = 64 - std::countr_zero(nr_slots);
         for (Slot& s : old) {
@@ -147,7 +149,8 @@ private:
         }
     }
 
-    std::vector<Slot> slots_;
+    using Slots = std::vector<Slot, HugePageAllocator<Slot>>;
+    Slots slots_;
     std::size_t size_ = 0;
     std::size_t mask_ = 0;
     int shift_ = 64;

@@ -22,11 +22,13 @@ struct KsmSharer {
 };
 
 // The VMs of one KSM page: 40 bytes, as the map holds one per KSM page.
-// Almost every KSM page has few VMs: the first kInline are kept in place,
-// more in a vector of their own.
+// Almost every KSM page has few VMs: the first kInline are kept in place
+// (ids and counts in arrays of their own, so four fit where three structs
+// did: a page of four cloned VMs needs no allocation), more in a vector of
+// their own.
 class KsmSharers {
 public:
-    static constexpr std::size_t kInline = 3;
+    static constexpr std::size_t kInline = 4;
 
     void add(std::uint16_t vm_id);
     // Takes one page of vm_id away; false when vm_id had none here.
@@ -36,21 +38,20 @@ public:
     // KSM page's mappers at max_page_sharing, 256 by default).
     std::uint32_t mappers() const noexcept { return mappers_; }
     std::size_t size() const noexcept { return nr_inline_ + (more_ ? more_->size() : 0); }
-    const KsmSharer& operator[](std::size_t i) const noexcept
+    KsmSharer operator[](std::size_t i) const noexcept
     {
-        return i < nr_inline_ ? inline_[i] : (*more_)[i - nr_inline_];
+        return i < nr_inline_ ? KsmSharer{vm_ids_[i], pages_[i]} : (*more_)[i - nr_inline_];
     }
     // The sharers, ordered by VM id.
     std::vector<KsmSharer> list() const;
 
 private:
-    KsmSharer& at(std::size_t i) noexcept { return i < nr_inline_ ? inline_[i] : (*more_)[i - nr_inline_]; }
-    KsmSharer* find(std::uint16_t vm_id) noexcept;
     void erase_at(std::size_t i) noexcept;
 
     std::uint32_t mappers_ = 0;
     std::uint8_t nr_inline_ = 0;
-    std::array<KsmSharer, kInline> inline_{};
+    std::array<std::uint16_t, kInline> vm_ids_{};
+    std::array<std::uint32_t, kInline> pages_{};
     std::unique_ptr<std::vector<KsmSharer>> more_;
 };
 static_assert(sizeof(KsmSharers) == 40);

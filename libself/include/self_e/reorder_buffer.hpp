@@ -7,8 +7,9 @@
 // than the newest event seen minus a window: an event that late in a lane
 // would have had to wait longer than the window to be published. Sorting is
 // a merge of the runs as they arrived (stable, so equal timestamps keep the
-// lane's order); only the events where two runs overlap in time move, and
-// a drain's runs overlap little with what was held before them.
+// lane's order), four runs a pass: a drain's lanes overlap in time and
+// merge in one pass; they overlap little with what was held before them,
+// and only the events where two runs overlap in time move.
 //
 // An event older than one already handed out is late: it is still handed
 // out, next, and counted; the caller decides what that means for its state.
@@ -79,6 +80,9 @@ private:
     // Merges the sorted runs into one.
     void sort();
     void merge_runs(std::size_t first, std::size_t middle, std::size_t last);
+    // The same with three or four neighbouring runs [b0, b1) .. [b3, b4)
+    // (b3 == b4: three), in one pass.
+    void merge_four(std::size_t b0, std::size_t b1, std::size_t b2, std::size_t b3, std::size_t b4);
 
     template <typename Fn>
     void release(Fn& fn, std::uint64_t limit)

@@ -15,6 +15,7 @@
 
 #include "self_e/event.hpp"
 #include "self_e/flat_u64_map.hpp"
+#include "self_e/huge_page_allocator.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
 #include "self_e/working_set.hpp"
@@ -110,6 +111,10 @@ public:
     // Starts loading gfn's word into the cache.
     void prefetch_word(std::uint64_t gfn) const noexcept
     {
+        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages) {
+            __builtin_prefetch(&slots_[cached_].words[gfn - slots_[cached_].info.base_gfn], 1);
+            return;
+        }
         for (const Slot& s : slots_) {
             if (gfn - s.info.base_gfn < s.info.npages) {
                 __builtin_prefetch(&s.words[gfn - s.info.base_gfn], 1);
@@ -128,7 +133,12 @@ public:
     }
     // The state (untouched outside the slots) and the whole word (0 there).
     PageState state(std::uint64_t gfn) const noexcept { return page_word::state(word_of(gfn)); }
-    PageWord word_of(std::uint64_t gfn) const noexcept;
+    PageWord word_of(std::uint64_t gfn) const noexcept
+    {
+        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages)
+            return slots_[cached_].words[gfn - slots_[cached_].info.base_gfn];
+        return find_word_of(gfn);
+    }
 
     // Changes the state in w (a word of this table), keeping the counts.
     void set_state(PageWord& w, PageState s) noexcept
@@ -165,10 +175,11 @@ public:
 private:
     struct Slot {
         GuestMemslot info;
-        std::vector<PageWord> words;
+        std::vector<PageWord, HugePageAllocator<PageWord>> words;
     };
 
     PageWord* find_word(std::uint64_t gfn) noexcept;
+    PageWord find_word_of(std::uint64_t gfn) const noexcept;
     std::size_t slot_index(std::uint16_t slot_id) const;
     void check_free(const GuestMemslot& slot, std::size_t ignore) const;
 
