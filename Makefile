@@ -88,10 +88,11 @@ demo: static
 # to the HPET, whose every read (each event's timestamp) costs 40 more
 # emulated instructions. BENCH_KMOD_APPEND= measures with the HPET.
 BENCH_KMOD_APPEND ?= tsc=reliable
+BENCH_KMOD_KERNEL ?= 6.1
 bench-kmod: static
 	@set -o pipefail; plugin=$$(BUILD='$(BUILD)' $(ROOT)/bench/tcg/build-plugin.sh) && \
 	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_ARGS="-plugin $$plugin -d plugin" RIG_APPEND='$(BENCH_KMOD_APPEND)' \
-		$(ROOT)/tests/vm/rig --kernel 6.1 --exec $(ROOT)/bench/kmod_bench.sh --timeout 1200 | \
+		$(ROOT)/tests/vm/rig --kernel $(BENCH_KMOD_KERNEL) --exec $(ROOT)/bench/kmod_bench.sh --timeout 1200 | \
 		tee $(BUILD)/bench/kmod.out && \
 	awk -v names="absent idle attached producer tracefs" -v vcpu=1 -f $(ROOT)/bench/tcg/insn_summary.awk $(BUILD)/bench/kmod.out
 
@@ -103,7 +104,7 @@ bench-kmod-profile: static
 	mkdir -p $(BUILD)/bench && \
 	{ echo 'ROUNDS=$(BENCH_PROFILE_ROUNDS) PROFILE=1'; cat $(ROOT)/bench/kmod_bench.sh; } >$(BUILD)/bench/kmod_profile.sh && \
 	BUILD='$(BUILD)' JOBS='$(JOBS)' RIG_QEMU_ARGS="-plugin $$plugin,profile=on -d plugin" RIG_APPEND='$(BENCH_KMOD_APPEND)' \
-		$(ROOT)/tests/vm/rig --kernel 6.1 --exec $(BUILD)/bench/kmod_profile.sh --timeout 1800 \
+		$(ROOT)/tests/vm/rig --kernel $(BENCH_KMOD_KERNEL) --exec $(BUILD)/bench/kmod_profile.sh --timeout 1800 \
 		>$(BUILD)/bench/kmod-profile.out && \
 	$(ROOT)/bench/tcg/insn_profile.sh $(BUILD)/bench/kmod-profile.out absent idle attached producer tracefs
 
