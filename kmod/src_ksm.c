@@ -203,6 +203,7 @@ static int merge_one_page_ret(struct kretprobe_instance *ri, struct pt_regs *reg
 /* Only ksmd calls these, one at a time. */
 static struct kretprobe merge_with_ksm_page_probe = {
 	.kp.symbol_name = "try_to_merge_with_ksm_page",
+	.kp.flags = KPROBE_FLAG_DISABLED,
 	.entry_handler = merge_with_ksm_page_entry,
 	.handler = merge_with_ksm_page_ret,
 	.data_size = sizeof(struct merge_call),
@@ -211,6 +212,7 @@ static struct kretprobe merge_with_ksm_page_probe = {
 
 static struct kretprobe merge_one_page_probe = {
 	.kp.symbol_name = "try_to_merge_one_page",
+	.kp.flags = KPROBE_FLAG_DISABLED,
 	.entry_handler = merge_one_page_entry,
 	.handler = merge_one_page_ret,
 	.data_size = sizeof(struct merge_call),
@@ -220,6 +222,11 @@ static struct kretprobe merge_one_page_probe = {
 static struct kretprobe *merge_kretprobes[] = {
 	&merge_with_ksm_page_probe,
 	&merge_one_page_probe,
+};
+
+static struct kprobe *const merge_kprobes[] = {
+	&merge_with_ksm_page_probe.kp,
+	&merge_one_page_probe.kp,
 };
 
 /* ---- COW breaks and unmerges ------------------------------------------- */
@@ -326,6 +333,7 @@ static int wp_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 /* Any task may take a write-protect fault; most return at once (entry returns 1). */
 static struct kretprobe wp_probe = {
 	.kp.symbol_name = "do_wp_page",
+	.kp.flags = KPROBE_FLAG_DISABLED,
 	.entry_handler = wp_entry,
 	.handler = wp_ret,
 	.data_size = sizeof(struct cow_call),
@@ -374,6 +382,7 @@ static int migrate_ksm_pre(struct kprobe *p, struct pt_regs *regs)
 static struct kprobe migrate_probe = {
 	.symbol_name = "folio_migrate_ksm",
 	.pre_handler = migrate_ksm_pre,
+	.flags = KPROBE_FLAG_DISABLED,
 };
 
 /* ---- KSM pages freed ---------------------------------------------------- */
@@ -415,9 +424,13 @@ static int remove_node_pre(struct kprobe *p, struct pt_regs *regs)
 static struct kprobe remove_node_probe = {
 	.symbol_name = "remove_node_from_stable_tree",
 	.pre_handler = remove_node_pre,
+	.flags = KPROBE_FLAG_DISABLED,
 };
 
-/* Registered disabled: armed only while somebody reads (sources.c). */
+/*
+ * Every kprobe here is registered disabled (KPROBE_FLAG_DISABLED) and armed
+ * only while somebody reads (sources.c).
+ */
 static struct kprobe *const ksm_kprobes[] = {
 	&wp_probe.kp,
 	&migrate_probe,
@@ -426,17 +439,12 @@ static struct kprobe *const ksm_kprobes[] = {
 
 int self_e_ksm_init(void)
 {
-	int i, ret;
+	int ret;
 
 	ksm_use_zero_pages = (const bool *)self_e_lookup_symbol("ksm_use_zero_pages");
 	tp_merge_with_ksm_page = (void *)self_e_lookup_symbol("__tracepoint_ksm_merge_with_ksm_page");
 	tp_merge_one_page = (void *)self_e_lookup_symbol("__tracepoint_ksm_merge_one_page");
 	have_ksm_tracepoints = tp_merge_with_ksm_page && tp_merge_one_page;
-
-	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++)
-		merge_kretprobes[i]->kp.flags = KPROBE_FLAG_DISABLED;
-	for (i = 0; i < ARRAY_SIZE(ksm_kprobes); i++)
-		ksm_kprobes[i]->flags = KPROBE_FLAG_DISABLED;
 
 	if (!have_ksm_tracepoints) {
 		ret = register_kretprobes(merge_kretprobes, ARRAY_SIZE(merge_kretprobes));
@@ -472,60 +480,59 @@ err_merge:
 	return ret;
 }
 
-static int merges_arm(void)
+/* Enable @n kprobes, or none: on failure the ones enabled are disabled again. */
+static int enable_kprobes(struct kprobe *const *kps, int n)
 {
 	int i, ret;
 
-	if (have_ksm_tracepoints)
-		return merge_tracepoints_register();
-	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++) {
-		ret = enable_kretprobe(merge_kretprobes[i]);
+	for (i = 0; i < n; i++) {
+		ret = enable_kprobe(kps[i]);
 		if (ret) {
 			while (i--)
-				disable_kretprobe(merge_kretprobes[i]);
+				disable_kprobe(kps[i]);
 			return ret;
 		}
 	}
 	return 0;
+}
+
+static void disable_kprobes(struct kprobe *const *kps, int n)
+{
+	while (n--)
+		disable_kprobe(kps[n]);
+}
+
+static int merges_arm(void)
+{
+	if (have_ksm_tracepoints)
+		return merge_tracepoints_register();
+	return enable_kprobes(merge_kprobes, ARRAY_SIZE(merge_kprobes));
 }
 
 static void merges_disarm(void)
 {
-	int i;
-
-	if (have_ksm_tracepoints) {
+	if (have_ksm_tracepoints)
 		merge_tracepoints_unregister();
-		return;
-	}
-	for (i = 0; i < ARRAY_SIZE(merge_kretprobes); i++)
-		disable_kretprobe(merge_kretprobes[i]);
+	else
+		disable_kprobes(merge_kprobes, ARRAY_SIZE(merge_kprobes));
 }
 
 int self_e_ksm_arm(void)
 {
-	int i, ret;
+	int ret;
 
 	ret = merges_arm();
 	if (ret)
 		return ret;
-	for (i = 0; i < ARRAY_SIZE(ksm_kprobes); i++) {
-		ret = enable_kprobe(ksm_kprobes[i]);
-		if (ret) {
-			while (i--)
-				disable_kprobe(ksm_kprobes[i]);
-			merges_disarm();
-			return ret;
-		}
-	}
-	return 0;
+	ret = enable_kprobes(ksm_kprobes, ARRAY_SIZE(ksm_kprobes));
+	if (ret)
+		merges_disarm();
+	return ret;
 }
 
 void self_e_ksm_disarm(void)
 {
-	int i;
-
-	for (i = ARRAY_SIZE(ksm_kprobes) - 1; i >= 0; i--)
-		disable_kprobe(ksm_kprobes[i]);
+	disable_kprobes(ksm_kprobes, ARRAY_SIZE(ksm_kprobes));
 	merges_disarm();
 }
 
