@@ -53,40 +53,45 @@ static void reader_overflow(struct irq_work *work)
 	clear_bit(SELF_E_READER_OVERFLOW, &r->bits);
 }
 
-static void deliver(struct self_e_reader *r, const struct self_e_event *ev)
+static __always_inline void deliver(struct self_e_reader *r, u64 tag, u64 ts_ns, u64 gfn, u64 arg)
 {
 	const struct self_e_ring_view *v = &r->ring.view;
-	u32 lane = raw_smp_processor_id() % v->nr_lanes;
+	u8 type = self_e_event_tag_type(tag);
+	/* A ring has a lane per possible CPU id (kring.c). */
+	u32 lane = raw_smp_processor_id();
+	u64 end;
 
-	if (!(READ_ONCE(r->mask) & SELF_E_EVENT_MASK(ev->type)))
+	if (!(READ_ONCE(r->mask) & SELF_E_EVENT_MASK(type)))
 		return;
-	this_cpu_inc(r->counts->by_type[ev->type]);
+	this_cpu_inc(r->counts->by_type[type]);
 
-	if (self_e_ring_produce(v, lane, ev)) {
+	end = self_e_ring_produce_tagged(v, lane, tag, ts_ns, gfn, arg);
+	if (!end) {
 		if (time_after_eq(jiffies, READ_ONCE(r->overflow_next)) &&
 		    !test_and_set_bit(SELF_E_READER_OVERFLOW, &r->bits))
 			irq_work_queue(&r->overflow_work);
 		return;
 	}
 	smp_mb();	/* the commit before the WAKE test; pairs with reader_check() */
-	if (self_e_ring_pending(v, lane) >= r->watermark &&
+	/* Records up to this one: a producer that interrupted us checks its own. */
+	if (end - self_e_ring_consumer_pos(v, lane) >= r->watermark &&
 	    !test_bit(SELF_E_READER_WAKE, &r->bits) &&
 	    !test_and_set_bit(SELF_E_READER_WAKE, &r->bits))
 		irq_work_queue(&r->wake_work);
 }
 
-void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev)
+void self_e_emit_tagged(struct self_e_vm *vm, u64 tag, u64 ts_ns, u64 gfn, u64 arg)
 {
 	struct self_e_reader *r;
 
 	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(), "self_e_emit() outside an RCU read-side section");
-	if (READ_ONCE(vm->dead) && ev->type != SELF_E_EV_VM_DESTROY)
+	if (READ_ONCE(vm->dead) && self_e_event_tag_type(tag) != SELF_E_EV_VM_DESTROY)
 		return;
 	this_cpu_inc(*vm->events);
 	list_for_each_entry_rcu(r, &vm->readers, node)
-		deliver(r, ev);
+		deliver(r, tag, ts_ns, gfn, arg);
 	list_for_each_entry_rcu(r, &self_e_all_vm_readers, node)
-		deliver(r, ev);
+		deliver(r, tag, ts_ns, gfn, arg);
 }
 
 /* Take a reference on @vm for @r unless it holds one already. */

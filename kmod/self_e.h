@@ -159,12 +159,19 @@ bool self_e_reader_readable(struct self_e_reader *r, u32 watermark);
 bool self_e_reader_ended(struct self_e_reader *r);
 
 /*
- * Hand an event to every reader of @vm and every all-VMs reader. Any context,
+ * Hand an event to every reader of @vm and every all-VMs reader, the event in
+ * registers (self_e_ring.h: its tag, then ts_ns, gfn, arg). Any context,
  * inside an RCU read-side section (rcu_read_lock(), or preemption off as in
  * a tracepoint probe or kprobe handler): the hooks on the fault path are
  * already in one and should not pay for another.
  */
-void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev);
+void self_e_emit_tagged(struct self_e_vm *vm, u64 tag, u64 ts_ns, u64 gfn, u64 arg);
+
+/* The same, from an event in memory; @ev->seq is ignored. */
+static inline void self_e_emit(struct self_e_vm *vm, const struct self_e_event *ev)
+{
+	self_e_emit_tagged(vm, self_e_event_tag_of(ev), ev->ts_ns, ev->gfn, ev->arg);
+}
 
 extern struct list_head self_e_all_vm_readers;
 

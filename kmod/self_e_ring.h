@@ -63,6 +63,7 @@
 #define self_e_try_cmpxchg(p, oldp, v)	try_cmpxchg(p, oldp, v)
 #define self_e_xchg(p, v)		xchg(p, v)
 #define self_e_unlikely(x)		unlikely(x)
+#define self_e_always_inline		__always_inline
 #else
 #include <stddef.h>
 #include "uapi/self_e.h"
@@ -75,6 +76,7 @@
 	__atomic_compare_exchange_n((p), (oldp), (v), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
 #define self_e_xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_RELAXED)
 #define self_e_unlikely(x)		__builtin_expect(!!(x), 0)
+#define self_e_always_inline		inline __attribute__((__always_inline__))
 #endif
 
 #ifdef __cplusplus
@@ -121,6 +123,12 @@ static inline void self_e_ring_count(__u64 *counter, __u64 n)
 
 /* ---- producer side ------------------------------------------------------ */
 
+/*
+ * The producer's steps are always inlined into the hook that runs them: out
+ * of line, the reservation's position goes through the stack, and with it
+ * comes a stack canary, on every guest fault.
+ */
+
 /**
  * self_e_ring_reserve() - reserve the next record of a lane.
  * @v:    the ring
@@ -131,7 +139,7 @@ static inline void self_e_ring_count(__u64 *counter, __u64 n)
  * Return: the record to fill (all fields but seq), or NULL when the lane is
  * full; the event is then counted as dropped and must not be written.
  */
-static inline struct self_e_event *
+static self_e_always_inline struct self_e_event *
 self_e_ring_reserve(const struct self_e_ring_view *v, __u32 lane, __u64 ts,
 		    __u64 *pos)
 {
@@ -189,23 +197,60 @@ static inline void self_e_ring_commit(const struct self_e_ring_view *v,
 }
 
 /*
- * Copy one event into a lane: reserve, fill, commit. @ev->seq is ignored.
+ * An event in registers: its tag (type | flags << 8 | vcpu << 16 |
+ * vm_id << 32), ts_ns, gfn and arg. Hot producers pass these four words down
+ * instead of a struct on their stack, and the record is stored straight from
+ * them (the compiler merges the tag's four stores into two).
+ */
+static inline __u64 self_e_event_tag(__u8 type, __u8 flags, __u16 vcpu, __u16 vm_id)
+{
+	return type | (__u64)flags << 8 | (__u64)vcpu << 16 | (__u64)vm_id << 32;
+}
+
+static inline __u64 self_e_event_tag_of(const struct self_e_event *ev)
+{
+	return self_e_event_tag(ev->type, ev->flags, ev->vcpu, ev->vm_id);
+}
+
+static inline __u8 self_e_event_tag_type(__u64 tag)
+{
+	return (__u8)tag;
+}
+
+/*
+ * Store one event into a lane: reserve, fill, commit.
+ * Return: the record's position plus one (so the lane's records up to it are
+ * that minus the consumer's position), or 0 when the event was dropped.
+ */
+static self_e_always_inline __u64 self_e_ring_produce_tagged(const struct self_e_ring_view *v, __u32 lane,
+					     __u64 tag, __u64 ts_ns, __u64 gfn, __u64 arg)
+{
+	struct self_e_event *rec;
+	__u64 pos;
+
+	rec = self_e_ring_reserve(v, lane, ts_ns, &pos);
+	if (!rec)
+		return 0;
+	rec->type = (__u8)tag;
+	rec->flags = (__u8)(tag >> 8);
+	rec->vcpu = (__u16)(tag >> 16);
+	rec->vm_id = (__u16)(tag >> 32);
+	rec->ts_ns = ts_ns;
+	rec->gfn = gfn;
+	rec->arg = arg;
+	self_e_ring_commit(v, rec, pos);
+	return pos + 1;
+}
+
+/*
+ * Copy one event into a lane. @ev->seq is ignored.
  * Return: 0, or -1 when the event was dropped.
  */
 static inline int self_e_ring_produce(const struct self_e_ring_view *v, __u32 lane,
 				      const struct self_e_event *ev)
 {
-	struct self_e_event *rec;
-	__u64 pos;
-
-	rec = self_e_ring_reserve(v, lane, ev->ts_ns, &pos);
-	if (!rec)
-		return -1;
-	/* Everything after the commit word, in a few wide moves. */
-	__builtin_memcpy(&rec->type, &ev->type,
-			 sizeof(*rec) - offsetof(struct self_e_event, type));
-	self_e_ring_commit(v, rec, pos);
-	return 0;
+	return self_e_ring_produce_tagged(v, lane, self_e_event_tag_of(ev), ev->ts_ns,
+					  ev->gfn, ev->arg) ? 0 : -1;
 }
 
 /* ---- consumer side (one consumer per ring) ------------------------------ */

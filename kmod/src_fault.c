@@ -57,8 +57,7 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 {
 	struct pending_fault *p = this_cpu_ptr(&pending_fault);
 	struct kvm_vcpu *vcpu = kvm_get_running_vcpu();
-	u64 spte, pages = KVM_PAGES_PER_HPAGE(level);
-	struct self_e_event ev;
+	u64 spte, pfn, pages = KVM_PAGES_PER_HPAGE(level);
 	struct self_e_vm *vm;
 	u8 flags = SELF_E_F_PREFETCH;
 
@@ -75,16 +74,10 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 	spte = READ_ONCE(*sptep);
 	flags |= (spte & SPTE_WRITABLE) ? SELF_E_F_WRITABLE : 0;
 	flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;
-	ev = (struct self_e_event){
-		.type = SELF_E_EV_FAULT,
-		.flags = flags,
-		.vcpu = vcpu->vcpu_id,
-		.vm_id = vm->id,
-		.ts_ns = self_e_now(),
-		.gfn = gfn,
-		.arg = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT,
-	};
-	self_e_emit(vm, &ev);
+	pfn = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT;
+	/* In registers, not a struct on the stack: this runs on every guest fault. */
+	self_e_emit_tagged(vm, self_e_event_tag(SELF_E_EV_FAULT, flags, vcpu->vcpu_id, vm->id),
+			   self_e_now(), gfn, pfn);
 }
 
 static struct tracepoint *find_tracepoint(const char *name)

@@ -71,6 +71,34 @@ TEST_CASE("records come out in order, with every field as produced", "[ring]")
     REQUIRE(c.dropped == 0);
 }
 
+TEST_CASE("an event passed in registers is stored field for field; the producer learns its end",
+          "[ring]")
+{
+    LocalRing ring(1, 2, 7);
+    const auto& v = ring.view();
+    const __u64 tag = self_e_event_tag(SELF_E_EV_KSM_MERGE, 0xa5, 0xbeef, 0xcafe);
+    REQUIRE(self_e_event_tag_type(tag) == SELF_E_EV_KSM_MERGE);
+    for (__u64 i = 0; i < 4; ++i)
+        REQUIRE(self_e_ring_produce_tagged(&v, 0, tag, 100 + i, 0x1234 + i, ~i) == i + 1);
+    // Full: dropped, then the next one after draining comes behind a LOST record.
+    REQUIRE(self_e_ring_produce_tagged(&v, 0, tag, 200, 0, 0) == 0);
+
+    std::vector<Event> got;
+    RingConsumer(v).drain([&](const Event& ev, std::uint32_t) { got.push_back(ev); });
+    REQUIRE(got.size() == 4);
+    for (__u64 i = 0; i < 4; ++i) {
+        CHECK(got[i].type == SELF_E_EV_KSM_MERGE);
+        CHECK(got[i].flags == 0xa5);
+        CHECK(got[i].vcpu == 0xbeef);
+        CHECK(got[i].vm_id == 0xcafe);
+        CHECK(got[i].ts_ns == 100 + i);
+        CHECK(got[i].gfn == 0x1234 + i);
+        CHECK(got[i].arg == ~i);
+    }
+    REQUIRE(self_e_ring_produce_tagged(&v, 0, tag, 300, 0, 0) == 6);  // LOST at 4, this at 5
+    REQUIRE(drain_all(ring) == Seen{{SELF_E_EV_LOST, 1}, {SELF_E_EV_KSM_MERGE, 0}});
+}
+
 TEST_CASE("a record is invisible until committed; a nested producer's record waits behind it",
           "[ring]")
 {
