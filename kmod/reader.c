@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 
 #include "self_e.h"
+#include "deliver.h"
 
 LIST_HEAD(self_e_all_vm_readers);	/* text readers of all VMs; RCU */
 static DEFINE_SPINLOCK(all_vm_readers_lock);
@@ -53,45 +54,9 @@ static void reader_overflow(struct irq_work *work)
 	clear_bit(SELF_E_READER_OVERFLOW, &r->bits);
 }
 
-static __always_inline void deliver(struct self_e_reader *r, u64 tag, u64 ts_ns, u64 gfn, u64 arg)
-{
-	const struct self_e_ring_view *v = &r->ring.view;
-	u8 type = self_e_event_tag_type(tag);
-	/* A ring has a lane per possible CPU id (kring.c). */
-	u32 lane = raw_smp_processor_id();
-	u64 end;
-
-	if (!(READ_ONCE(r->mask) & SELF_E_EVENT_MASK(type)))
-		return;
-	this_cpu_inc(r->counts->by_type[type]);
-
-	end = self_e_ring_produce_tagged(v, lane, tag, ts_ns, gfn, arg);
-	if (!end) {
-		if (time_after_eq(jiffies, READ_ONCE(r->overflow_next)) &&
-		    !test_and_set_bit(SELF_E_READER_OVERFLOW, &r->bits))
-			irq_work_queue(&r->overflow_work);
-		return;
-	}
-	smp_mb();	/* the commit before the WAKE test; pairs with reader_check() */
-	/* Records up to this one: a producer that interrupted us checks its own. */
-	if (end - self_e_ring_consumer_pos(v, lane) >= r->watermark &&
-	    !test_bit(SELF_E_READER_WAKE, &r->bits) &&
-	    !test_and_set_bit(SELF_E_READER_WAKE, &r->bits))
-		irq_work_queue(&r->wake_work);
-}
-
 void self_e_emit_tagged(struct self_e_vm *vm, u64 tag, u64 ts_ns, u64 gfn, u64 arg)
 {
-	struct self_e_reader *r;
-
-	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(), "self_e_emit() outside an RCU read-side section");
-	if (READ_ONCE(vm->dead) && self_e_event_tag_type(tag) != SELF_E_EV_VM_DESTROY)
-		return;
-	this_cpu_inc(*vm->events);
-	list_for_each_entry_rcu(r, &vm->readers, node)
-		deliver(r, tag, ts_ns, gfn, arg);
-	list_for_each_entry_rcu(r, &self_e_all_vm_readers, node)
-		deliver(r, tag, ts_ns, gfn, arg);
+	self_e_emit_inline(vm, tag, ts_ns, gfn, arg);
 }
 
 /* Take a reference on @vm for @r unless it holds one already. */
@@ -301,7 +266,7 @@ bool self_e_reader_readable(struct self_e_reader *r, u32 watermark)
 	if (r->line_off < r->line_len)
 		return true;
 	clear_bit(SELF_E_READER_WAKE, &r->bits);
-	smp_mb__after_atomic();	/* pairs with the smp_mb() in deliver() */
+	smp_mb__after_atomic();	/* pairs with the smp_mb() in self_e_deliver() */
 	for (lane = 0; lane < v->nr_lanes; lane++)
 		if (self_e_ring_pending(v, lane) >= watermark &&
 		    self_e_ring_peek(v, lane, self_e_ring_consumer_pos(v, lane)))

@@ -7,6 +7,7 @@
  *   kring.c		a ring's kernel memory, its mmap
  *   vm.c		the VM registry: discovery, ids, memslot mirror, teardown
  *   reader.c		readers (open files): delivery into their rings, wake-ups
+ *   deliver.h		delivery of one event, inline for the fault probe
  *   dev.c		/dev/self-e: read (text), ioctl, mmap, poll
  *   src_fault.c	event source: KVM MMU mappings (guest page faults)
  *   src_ksm.c		event source: KSM merges, zero-page merges, COW breaks, unmerges

@@ -222,8 +222,9 @@ static inline __u8 self_e_event_tag_type(__u64 tag)
  * Return: the record's position plus one (so the lane's records up to it are
  * that minus the consumer's position), or 0 when the event was dropped.
  */
-static self_e_always_inline __u64 self_e_ring_produce_tagged(const struct self_e_ring_view *v, __u32 lane,
-					     __u64 tag, __u64 ts_ns, __u64 gfn, __u64 arg)
+static self_e_always_inline __u64
+self_e_ring_produce_tagged(const struct self_e_ring_view *v, __u32 lane,
+			   __u64 tag, __u64 ts_ns, __u64 gfn, __u64 arg)
 {
 	struct self_e_event *rec;
 	__u64 pos;

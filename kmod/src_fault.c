@@ -22,6 +22,7 @@
 #include <linux/tracepoint.h>
 
 #include "self_e.h"
+#include "deliver.h"
 #include "kvm_private.h"
 
 #define SPTE_PFN_MASK	GENMASK_ULL(51, 12)
@@ -76,7 +77,7 @@ static void probe_set_spte(void *data, int level, gfn_t gfn, u64 *sptep)
 	flags |= ((level - PG_LEVEL_4K) << SELF_E_F_LEVEL_SHIFT) & SELF_E_F_LEVEL_MASK;
 	pfn = (spte & SPTE_PFN_MASK & ~((pages << PAGE_SHIFT) - 1)) >> PAGE_SHIFT;
 	/* In registers, not a struct on the stack: this runs on every guest fault. */
-	self_e_emit_tagged(vm, self_e_event_tag(SELF_E_EV_FAULT, flags, vcpu->vcpu_id, vm->id),
+	self_e_emit_inline(vm, self_e_event_tag(SELF_E_EV_FAULT, flags, vcpu->vcpu_id, vm->id),
 			   self_e_now(), gfn, pfn);
 }
 
