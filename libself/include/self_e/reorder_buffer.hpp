@@ -110,12 +110,13 @@ private:
         released_until_ = std::max<std::uint64_t>(released_until_, (end - 1)->ts_ns);
         fn(std::span<const Event>(&*first, static_cast<std::size_t>(end - first)));
         head_ = static_cast<std::size_t>(end - sorted_.begin());
-        // Drop what went out once it is three quarters of the buffer: each
-        // event is moved a third of a time more, on average.
+        // Drop what went out once it is half the buffer: each event is
+        // moved at most once more, and the buffer holds at most twice what
+        // is pending (max_pending bounds memory).
         if (head_ == sorted_.size()) {
             sorted_.clear();
             head_ = 0;
-        } else if (head_ * 4 >= sorted_.size() * 3) {
+        } else if (head_ * 2 >= sorted_.size()) {
             sorted_.erase(sorted_.begin(), sorted_.begin() + static_cast<std::ptrdiff_t>(head_));
             head_ = 0;
         }
