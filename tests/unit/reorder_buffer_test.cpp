@@ -65,8 +65,8 @@ TEST_CASE("four and five runs merge in one pass, ties in arrival order", "[reord
 
 TEST_CASE("runs that reach the end of the clock still merge in order", "[reorder]")
 {
-    // UINT64_MAX is the four-way merge's end mark: runs ending there take
-    // the pairwise merge, with the same result.
+    // UINT64_MAX is also what stands in for a missing run in a merge of
+    // fewer than four: events there still come out, in arrival order.
     using P = std::pair<std::uint64_t, std::uint16_t>;
     constexpr std::uint64_t kMax = UINT64_MAX;
     ReorderBuffer buffer(1000, 1000);

@@ -10,7 +10,8 @@
 // Events arrive in `incoming_`; sorting merges its runs (stable, so equal
 // timestamps keep the lane's order), up to four at a time, straight onto
 // the end of `sorted_`, which the caller's fn reads in place: each event is
-// copied in once and merged out once. A drain's lanes are a few runs and
+// copied in once, merged out once, and moved at most once more when the
+// buffer drops what went out. A drain's lanes are a few runs and
 // take one merge. What was held before them is older: only the part of it
 // newer than the oldest incoming event (usually none) is taken back out to
 // merge with them.
