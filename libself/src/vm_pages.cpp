@@ -58,7 +58,7 @@ void VmPages::add_slot(const GuestMemslot& slot)
     slots_.insert(at, std::move(s));
     total_pages_ += slot.npages;
     by_state_[std::size_t(PageState::untouched)] += slot.npages;
-    cached_ = 0;
+    cache_ = {};
 }
 
 std::size_t VmPages::slot_index(std::uint16_t slot_id) const
@@ -79,7 +79,7 @@ std::vector<SharedPage> VmPages::remove_slot(std::uint16_t slot_id)
     }
     total_pages_ -= info.npages;
     slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
-    cached_ = 0;
+    cache_ = {};
 
     std::vector<std::uint64_t> gfns;
     std::vector<SharedPage> removed;
@@ -119,7 +119,7 @@ void VmPages::move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn)
     const auto at = std::upper_bound(slots_.begin(), slots_.end(), new_base_gfn,
                                      [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
     slots_.insert(at, std::move(s));
-    cached_ = 0;
+    cache_ = {};
 }
 
 std::vector<GuestMemslot> VmPages::slots() const
@@ -143,7 +143,7 @@ PageWord* VmPages::find_word(std::uint64_t gfn) noexcept
     // Few slots (RAM below and above the PCI hole, a few more): a scan.
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (gfn - slots_[i].info.base_gfn < slots_[i].info.npages) {
-            cached_ = i;
+            cache_ = {slots_[i].info.base_gfn, slots_[i].info.npages, slots_[i].words.data()};
             return &slots_[i].words[gfn - slots_[i].info.base_gfn];
         }
     }

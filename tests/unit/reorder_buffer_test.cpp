@@ -65,8 +65,8 @@ TEST_CASE("four and five runs merge in one pass, ties in arrival order", "[reord
 
 TEST_CASE("runs that reach the end of the clock still merge in order", "[reorder]")
 {
-    // UINT64_MAX is the four-way merge's end mark: runs ending there take
-    // the pairwise merge, with the same result.
+    // UINT64_MAX is also what stands in for a missing run in a merge of
+    // fewer than four: events there still come out, in arrival order.
     using P = std::pair<std::uint64_t, std::uint16_t>;
     constexpr std::uint64_t kMax = UINT64_MAX;
     ReorderBuffer buffer(1000, 1000);
@@ -167,4 +167,28 @@ TEST_CASE("many runs of random lengths come out as a stable sort of them", "[reo
     for (const Event& ev : pushed)
         expected.emplace_back(ev.ts_ns, ev.vcpu);
     CHECK(out == expected);
+}
+
+TEST_CASE("events held back merge with older ones that come later, ties to the held", "[reorder]")
+{
+    using P = std::pair<std::uint64_t, std::uint16_t>;
+    ReorderBuffer buffer(100, 1000);
+    for (std::uint64_t ts : {10, 200, 250, 300})
+        buffer.push(at(ts, 0));
+    std::vector<P> out;
+    const auto collect = [&](std::span<const Event> events) {
+        for (const Event& ev : events)
+            out.emplace_back(ev.ts_ns, ev.vcpu);
+    };
+    buffer.release_ready(collect);  // up to 300 - 100
+    CHECK(out == std::vector<P>{{10, 0}, {200, 0}});
+    // Newer than what went out, older than what is held: merged in place.
+    for (std::uint64_t ts : {220, 250, 260})
+        buffer.push(at(ts, 1));
+    buffer.push(at(250, 2));
+    CHECK(buffer.pending() == 6);
+    CHECK(buffer.late() == 0);
+    out.clear();
+    buffer.release_all(collect);
+    CHECK(out == std::vector<P>{{220, 1}, {250, 0}, {250, 1}, {250, 2}, {260, 1}, {300, 0}});
 }

@@ -5,11 +5,16 @@
 // arrives is a few sorted runs, one per lane, overlapping in time. The
 // buffer keeps events and hands them out in ts order once they are older
 // than the newest event seen minus a window: an event that late in a lane
-// would have had to wait longer than the window to be published. Sorting is
-// a merge of the runs as they arrived (stable, so equal timestamps keep the
-// lane's order), four runs a pass: a drain's lanes overlap in time and
-// merge in one pass; they overlap little with what was held before them,
-// and only the events where two runs overlap in time move.
+// would have had to wait longer than the window to be published.
+//
+// Events arrive in `incoming_`; sorting merges its runs (stable, so equal
+// timestamps keep the lane's order), up to four at a time, straight onto
+// the end of `sorted_`, which the caller's fn reads in place: each event is
+// copied in once, merged out once, and moved at most once more when the
+// buffer drops what went out. A drain's lanes are a few runs and
+// take one merge. What was held before them is older: only the part of it
+// newer than the oldest incoming event (usually none) is taken back out to
+// merge with them.
 //
 // An event older than one already handed out is late: it is still handed
 // out, next, and counted; the caller decides what that means for its state.
@@ -21,6 +26,7 @@
 #include <span>
 #include <vector>
 
+#include "self_e/default_init_allocator.hpp"
 #include "self_e/event.hpp"
 
 namespace self_e {
@@ -34,13 +40,13 @@ public:
 
     void push(const Event& ev)
     {
-        if (events_.size() > head_ && ev.ts_ns < events_.back().ts_ns)
-            run_starts_.push_back(events_.size());
+        if (!incoming_.empty() && ev.ts_ns < incoming_.back().ts_ns)
+            run_starts_.push_back(incoming_.size());
         if (ev.ts_ns < released_until_)
             ++late_;
         if (ev.ts_ns > newest_)
             newest_ = ev.ts_ns;
-        events_.push_back(ev);
+        incoming_.push_back(ev);
     }
 
     // fn(std::span<const Event>) with the events older than newest - window
@@ -69,7 +75,7 @@ public:
         release(fn, ts_ns);
     }
 
-    std::size_t pending() const noexcept { return events_.size() - head_; }
+    std::size_t pending() const noexcept { return sorted_.size() - head_ + incoming_.size(); }
     std::uint64_t window_ns() const noexcept { return window_ns_; }
     // Events pushed older than one already handed out.
     std::uint64_t late() const noexcept { return late_; }
@@ -77,12 +83,17 @@ public:
     std::uint64_t released_until() const noexcept { return released_until_; }
 
 private:
-    // Merges the sorted runs into one.
+    // A sorted run of events, [begin, end).
+    struct Run {
+        const Event* begin;
+        const Event* end;
+    };
+
+    // Moves what came in, merged, onto the end of sorted_.
     void sort();
-    void merge_runs(std::size_t first, std::size_t middle, std::size_t last);
-    // The same with three or four neighbouring runs [b0, b1) .. [b3, b4)
-    // (b3 == b4: three), in one pass.
-    void merge_four(std::size_t b0, std::size_t b1, std::size_t b2, std::size_t b3, std::size_t b4);
+    // Merges up to four runs (ties: the earlier run first) to out; returns
+    // the end of what it wrote.
+    static Event* merge(std::span<const Run> runs, Event* out) noexcept;
 
     template <typename Fn>
     void release(Fn& fn, std::uint64_t limit)
@@ -90,33 +101,38 @@ private:
         if (pending() == 0)
             return;
         sort();
-        const auto first = events_.begin() + static_cast<std::ptrdiff_t>(head_);
-        auto end = std::upper_bound(first, events_.end(), limit,
+        const auto first = sorted_.begin() + static_cast<std::ptrdiff_t>(head_);
+        auto end = std::upper_bound(first, sorted_.end(), limit,
                                     [](std::uint64_t ts, const Event& ev) { return ts < ev.ts_ns; });
-        if (static_cast<std::size_t>(events_.end() - end) > max_pending_)
-            end = events_.end() - static_cast<std::ptrdiff_t>(max_pending_);
+        if (static_cast<std::size_t>(sorted_.end() - end) > max_pending_)
+            end = sorted_.end() - static_cast<std::ptrdiff_t>(max_pending_);
         if (end == first)
             return;
         released_until_ = std::max<std::uint64_t>(released_until_, (end - 1)->ts_ns);
         fn(std::span<const Event>(&*first, static_cast<std::size_t>(end - first)));
-        head_ = static_cast<std::size_t>(end - events_.begin());
-        // Drop what went out once it is half the buffer: each event is moved
-        // at most once more.
-        if (head_ == events_.size()) {
-            events_.clear();
+        head_ = static_cast<std::size_t>(end - sorted_.begin());
+        // Drop what went out once it is half the buffer: each event is
+        // moved at most once more, and the buffer holds at most twice what
+        // is pending (max_pending bounds memory).
+        if (head_ == sorted_.size()) {
+            sorted_.clear();
             head_ = 0;
-        } else if (head_ * 2 >= events_.size()) {
-            events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
+        } else if (head_ * 2 >= sorted_.size()) {
+            sorted_.erase(sorted_.begin(), sorted_.begin() + static_cast<std::ptrdiff_t>(head_));
             head_ = 0;
         }
     }
 
     std::uint64_t window_ns_;
     std::size_t max_pending_;
-    std::vector<Event> events_;  // [head_, end) held, in runs
+    // Sized before they are written: not zeroed first.
+    using Events = std::vector<Event, DefaultInitAllocator<Event>>;
+    Events incoming_;                      // pushed since the last sort(), in runs
+    std::vector<std::size_t> run_starts_;  // where a run of incoming_ other than the first starts
+    Events sorted_;                        // [head_, end) held, in ts order
     std::size_t head_ = 0;
-    std::vector<std::size_t> run_starts_;  // where a run other than the first starts
-    std::vector<Event> scratch_;           // for merging, kept to save allocations
+    Events scratch_;          // for merging, kept to save allocations
+    std::vector<Run> runs_;   // sort()'s, kept likewise
     std::uint64_t newest_ = 0;
     std::uint64_t released_until_ = 0;
     std::uint64_t late_ = 0;

@@ -104,15 +104,15 @@ public:
     // The word of gfn, or nullptr when no slot holds it.
     PageWord* word(std::uint64_t gfn) noexcept
     {
-        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages)
-            return &slots_[cached_].words[gfn - slots_[cached_].info.base_gfn];
+        if (gfn - cache_.base_gfn < cache_.npages)
+            return cache_.words + (gfn - cache_.base_gfn);
         return find_word(gfn);
     }
     // Starts loading gfn's word into the cache.
     void prefetch_word(std::uint64_t gfn) const noexcept
     {
-        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages) {
-            __builtin_prefetch(&slots_[cached_].words[gfn - slots_[cached_].info.base_gfn], 1);
+        if (gfn - cache_.base_gfn < cache_.npages) {
+            __builtin_prefetch(cache_.words + (gfn - cache_.base_gfn), 1);
             return;
         }
         for (const Slot& s : slots_) {
@@ -126,8 +126,8 @@ public:
     // nullptr.
     PageWord* words(std::uint64_t gfn, std::uint64_t count) noexcept
     {
-        PageWord* w = word(gfn);  // on a hit, slots_[cached_] holds gfn
-        if (!w || gfn - slots_[cached_].info.base_gfn + count > slots_[cached_].info.npages)
+        PageWord* w = word(gfn);  // on a hit, cache_ holds gfn's slot
+        if (!w || gfn - cache_.base_gfn + count > cache_.npages)
             return nullptr;
         return w;
     }
@@ -135,8 +135,8 @@ public:
     PageState state(std::uint64_t gfn) const noexcept { return page_word::state(word_of(gfn)); }
     PageWord word_of(std::uint64_t gfn) const noexcept
     {
-        if (cached_ < slots_.size() && gfn - slots_[cached_].info.base_gfn < slots_[cached_].info.npages)
-            return slots_[cached_].words[gfn - slots_[cached_].info.base_gfn];
+        if (gfn - cache_.base_gfn < cache_.npages)
+            return cache_.words[gfn - cache_.base_gfn];
         return find_word_of(gfn);
     }
 
@@ -186,7 +186,15 @@ private:
     std::uint16_t vm_id_;
     std::uint32_t pid_;
     std::vector<Slot> slots_;  // by base gfn
-    std::size_t cached_ = 0;   // the slot the last lookup hit
+    // The slot the last lookup hit, its fields at hand: every event looks
+    // up a word, and slots_[i] would cost an index computation and two
+    // loads more each time. npages 0: none (after slots change).
+    struct Cache {
+        std::uint64_t base_gfn = 0;
+        std::uint64_t npages = 0;
+        PageWord* words = nullptr;
+    };
+    Cache cache_;
     std::uint64_t total_pages_ = 0;
     std::array<std::uint64_t, kPageStates> by_state_{};
     std::uint64_t volatile_pages_ = 0;
