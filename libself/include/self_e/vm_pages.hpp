@@ -83,6 +83,10 @@ struct VmCounters {
 class VmPages {
 public:
     VmPages(std::uint16_t vm_id, std::uint32_t pid) : vm_id_(vm_id), pid_(pid) {}
+    // Not copied or moved (the aggregator holds each by pointer): the
+    // lookup cache points into the slots' own words.
+    VmPages(const VmPages&) = delete;
+    VmPages& operator=(const VmPages&) = delete;
 
     std::uint16_t vm_id() const noexcept { return vm_id_; }
     std::uint32_t pid() const noexcept { return pid_; }
