@@ -7,18 +7,9 @@
 
 namespace self_e::huge_pages {
 
-namespace {
-
-std::size_t rounded(std::size_t bytes) noexcept
-{
-    return (bytes + kHugeBytes - 1) & ~(kHugeBytes - 1);
-}
-
-}  // namespace
-
 void* map(std::size_t bytes)
 {
-    const std::size_t size = rounded(bytes);
+    const std::size_t size = rounded_up(bytes);
     if (size < bytes)
         throw std::bad_alloc();
     // Map one huge page more than needed and cut the ends off at 2 MiB
@@ -39,7 +30,7 @@ void* map(std::size_t bytes)
 
 void unmap(void* p, std::size_t bytes) noexcept
 {
-    ::munmap(p, rounded(bytes));
+    ::munmap(p, rounded_up(bytes));
 }
 
 }  // namespace self_e::huge_pages

@@ -20,10 +20,15 @@ inline constexpr std::size_t kHugeBytes = std::size_t{2} << 20;
 // to kHugeBytes, huge pages advised. Throws std::bad_alloc.
 void* map(std::size_t bytes);
 void unmap(void* p, std::size_t bytes) noexcept;
+// bytes rounded up to a multiple of kHugeBytes (0 when that overflows).
+constexpr std::size_t rounded_up(std::size_t bytes) noexcept
+{
+    return (bytes + kHugeBytes - 1) & ~(kHugeBytes - 1);
+}
 // The memory a block of bytes takes: rounded up to kHugeBytes when mapped.
 constexpr std::size_t footprint(std::size_t bytes) noexcept
 {
-    return bytes < kHugeBytes ? bytes : (bytes + kHugeBytes - 1) & ~(kHugeBytes - 1);
+    return bytes < kHugeBytes ? bytes : rounded_up(bytes);
 }
 }  // namespace huge_pages
 
