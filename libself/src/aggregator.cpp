@@ -75,14 +75,14 @@ void Aggregator::flush()
 void Aggregator::apply(std::span<const Event> events)
 {
     // Memory bound: a page event misses the cache on its page word, a KSM
-    // event also on the shared-page and KSM-page slots. Looking ahead
-    // overlaps the misses of several events. The slots a KSM event needs
-    // follow from the event alone (gfn, arg), so they are loaded with its
-    // word, without waiting for the word. A fault needs its shared-page
-    // slot only on a shared page, but once ksmd merged the working set
-    // many faults are reads of shared pages: its slot is loaded too, when
-    // the VM has shared pages (reading the word ahead to know cost more
-    // than the slot's miss saves, aggregator_bench).
+    // event also on its shared-page slot. Looking ahead overlaps the misses
+    // of several events. The slot a KSM event needs follows from the event
+    // alone (its gfn), so it is loaded with its word, without waiting for
+    // the word. A fault needs its shared-page slot only on a shared page,
+    // but once ksmd merged the working set many faults are reads of shared
+    // pages: its slot is loaded too, when the VM has shared pages (reading
+    // the word ahead to know cost more than the slot's miss saves,
+    // aggregator_bench).
     constexpr std::size_t kAhead = 16;
     const std::size_t n = events.size();
     for (std::size_t i = 0; i < n; ++i) {
@@ -108,13 +108,9 @@ void Aggregator::prefetch(const Event& ev) const noexcept
     case SELF_E_EV_COW_BREAK:
     case SELF_E_EV_UNMERGE:
     case SELF_E_EV_KSM_MIGRATE:
-        // A hint: the page may turn out not to be on a KSM page (nothing to
-        // leave); a wasted load then, but no wait for the word.
-        vm.prefetch_word(ev.gfn);
-        vm.shared().prefetch(ev.gfn);
-        ksm_.prefetch(ev.arg);
-        return;
     case SELF_E_EV_KSM_ZERO:
+        // A hint: the page may turn out not to be shared (nothing to find);
+        // a wasted load then, but no wait for the word.
         vm.prefetch_word(ev.gfn);
         vm.shared().prefetch(ev.gfn);
         return;
@@ -208,14 +204,8 @@ VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
 void Aggregator::destroy_vm(std::uint16_t vm_id)
 {
     destroyed_[vm_id] = true;
-    VmPages* vm = find_vm(vm_id);
-    if (!vm)
-        return;
-    vm->shared().for_each([&](std::uint64_t, const SharedPage& page) {
-        if (!page.zero)
-            ksm_.leave(page.pfn, vm_id);
-    });
-    vms_[vm_id].reset();
+    if (vm_id < vms_.size())
+        vms_[vm_id].reset();
 }
 
 void Aggregator::make_inexact(VmPages& vm) noexcept
@@ -232,9 +222,23 @@ std::vector<std::uint16_t> Aggregator::vm_ids() const
     return ids;
 }
 
+KsmPages Aggregator::ksm_pages() const
+{
+    KsmPages pages;
+    for (const auto& v : vms_) {
+        if (!v)
+            continue;
+        v->shared().for_each([&](std::uint64_t, const SharedPage& page) {
+            if (!page.zero)
+                pages.join(page.pfn, v->vm_id());
+        });
+    }
+    return pages;
+}
+
 std::size_t Aggregator::bytes() const noexcept
 {
-    std::size_t b = ksm_.bytes() + reorder_.pending() * sizeof(Event);
+    std::size_t b = reorder_.pending() * sizeof(Event);
     for (const auto& v : vms_)
         if (v)
             b += v->bytes();
@@ -251,10 +255,8 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
     auto fresh = std::make_unique<VmPages>(vm_id, pid);
     for (const GuestMemslot& slot : slots)
         fresh->add_slot(slot);  // throws before anything changed
-    if (const VmPages* old = find_vm(vm_id)) {
+    if (const VmPages* old = find_vm(vm_id))
         fresh->counters = old->counters;
-        destroy_vm(vm_id);
-    }
     if (vms_.size() <= vm_id)
         vms_.resize(std::size_t{vm_id} + 1);
     vms_[vm_id] = std::move(fresh);
@@ -278,7 +280,7 @@ void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::s
             const PageInfo& info = pages[(hva - first_hva) / kGuestPageBytes];
             PageWord& w = *vm->word(gfn);
             if (is_shared(page_word::state(w)))
-                leave_shared(*vm, gfn, *vm->shared().find(gfn));
+                leave_shared(*vm, gfn);
             switch (info.page_class) {
             case PageClass::not_present: vm->set_state(w, PageState::untouched); break;
             case PageClass::swapped: vm->set_state(w, PageState::unmapped); break;
@@ -305,16 +307,12 @@ void Aggregator::on_memslot(VmPages& vm, const Event& ev)
             if (old && old->base_gfn == ev.gfn && old->npages == ev.arg)
                 return;  // already known (from the seed)
             if (old)
-                for (const SharedPage& page : vm.remove_slot(id))
-                    if (!page.zero)
-                        ksm_.leave(page.pfn, vm.vm_id());
+                vm.remove_slot(id);
             vm.add_slot({id, ev.gfn, ev.arg, 0});
             return;
         }
         case SELF_E_MEMSLOT_DELETE:
-            for (const SharedPage& page : vm.remove_slot(id))
-                if (!page.zero)
-                    ksm_.leave(page.pfn, vm.vm_id());
+            vm.remove_slot(id);
             return;
         case SELF_E_MEMSLOT_MOVE: vm.move_slot(id, ev.gfn); return;
         default: return;  // FLAGS: dirty logging and such, the pages stay
@@ -375,7 +373,7 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
         // this gfn's: KSM pages are never part of one.
         const SharedPage* cur = vm.shared().find(ev.gfn);
         if (cur->pfn != ev.arg) {
-            leave_shared(vm, ev.gfn, *cur);
+            leave_shared(vm, ev.gfn);
             vm.set_state(*w, PageState::private_page);
             ++vm.counters.fault_leaves;
         }
@@ -407,18 +405,14 @@ void Aggregator::on_access(VmPages& vm, const Event& ev)
     vm.counters.accessed += accessed;
 }
 
-void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn, const SharedPage& page)
+void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn)
 {
-    if (!page.zero)
-        ksm_.leave(page.pfn, vm.vm_id());
     vm.shared().erase(gfn);
 }
 
 void Aggregator::join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page)
 {
     *vm.shared().try_emplace(gfn).first = page;
-    if (!page.zero)
-        ksm_.join(page.pfn, vm.vm_id());
     vm.set_state(w, page.zero ? PageState::zero : PageState::ksm);
     w = page_word::with_bucket(w, 0);
 }
@@ -435,7 +429,7 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
             ++vm.counters.stale;  // the same merge again
             return;
         }
-        leave_shared(vm, ev.gfn, SharedPage(*cur));
+        leave_shared(vm, ev.gfn);
     }
     join_shared(vm, ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
     if (zero) {
@@ -466,7 +460,7 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
     std::optional<SharedPage> left;
     if (cur) {
         left = *cur;
-        leave_shared(vm, ev.gfn, *left);
+        leave_shared(vm, ev.gfn);
     }
     if (!cow) {
         ++vm.counters.unmerges;
@@ -502,7 +496,7 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
         if (state == PageState::untouched || state == PageState::unmapped)
             continue;  // no host page to lose
         if (is_shared(state))
-            leave_shared(vm, gfn, *vm.shared().find(gfn));
+            leave_shared(vm, gfn);
         ++vm.counters.unmaps;
         vm.set_state(*w, PageState::unmapped);
         *w = page_word::with_bucket(*w, 0);
@@ -519,8 +513,6 @@ void Aggregator::on_migrate(VmPages& vm, const Event& ev)
         ++vm.counters.stale;  // not on a KSM page, or moved already
         return;
     }
-    ksm_.leave(cur->pfn, vm.vm_id());
-    ksm_.join(ev.arg, vm.vm_id());
     cur->pfn = ev.arg;
     ++vm.counters.migrates;
 }
@@ -540,7 +532,7 @@ void Aggregator::on_ksm_free(VmPages& vm, const Event& ev)
     if (cur->pfn != ev.arg)
         return;  // it left that page and shares another now
     // The page is gone, yet we saw no leave: gfn has some private page now.
-    leave_shared(vm, ev.gfn, SharedPage(*cur));
+    leave_shared(vm, ev.gfn);
     vm.set_state(*w, PageState::private_page);
     ++vm.counters.free_leaves;
     make_inexact(vm);

@@ -69,7 +69,7 @@ std::size_t VmPages::slot_index(std::uint16_t slot_id) const
     throw Error(ErrorKind::invalid_argument, vm_name(vm_id_) + "no memslot " + std::to_string(slot_id));
 }
 
-std::vector<SharedPage> VmPages::remove_slot(std::uint16_t slot_id)
+void VmPages::remove_slot(std::uint16_t slot_id)
 {
     const std::size_t i = slot_index(slot_id);
     const GuestMemslot info = slots_[i].info;
@@ -82,16 +82,12 @@ std::vector<SharedPage> VmPages::remove_slot(std::uint16_t slot_id)
     cache_ = {};
 
     std::vector<std::uint64_t> gfns;
-    std::vector<SharedPage> removed;
-    shared_.for_each([&](std::uint64_t gfn, const SharedPage& page) {
-        if (gfn - info.base_gfn < info.npages) {
+    shared_.for_each([&](std::uint64_t gfn, const SharedPage&) {
+        if (gfn - info.base_gfn < info.npages)
             gfns.push_back(gfn);
-            removed.push_back(page);
-        }
     });
     for (std::uint64_t gfn : gfns)
         shared_.erase(gfn);
-    return removed;
 }
 
 void VmPages::move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn)
@@ -156,17 +152,6 @@ PageWord VmPages::find_word_of(std::uint64_t gfn) const noexcept
         if (gfn - s.info.base_gfn < s.info.npages)
             return s.words[gfn - s.info.base_gfn];
     return PageWord(PageState::untouched);
-}
-
-void VmPages::reset_pages() noexcept
-{
-    for (Slot& s : slots_)
-        std::fill(s.words.begin(), s.words.end(), PageWord(PageState::untouched));
-    by_state_ = {};
-    by_state_[std::size_t(PageState::untouched)] = total_pages_;
-    volatile_pages_ = 0;
-    shared_.clear();
-    exact = true;
 }
 
 std::size_t VmPages::bytes() const noexcept

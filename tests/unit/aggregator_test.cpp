@@ -405,6 +405,45 @@ TEST_CASE("a migration moves the gfn to the new KSM page, merge time kept", "[ag
     CHECK(vm_report(make_report(agg), 2).counters.stale == 1);
 }
 
+TEST_CASE("the KSM pages follow every kind of change to sharing", "[aggregator][ksm]")
+{
+    // ksm_pages() is built from the VMs' shared pages: each change must show.
+    Aggregator agg;
+    add_vms(agg, {1, 2, 3});
+    const std::uint64_t A = 0xa000, B = 0xb000;
+    const auto sharers = [&](std::uint64_t pfn) {
+        const KsmSharers* s = agg.ksm_pages().find(pfn);
+        return s ? s->list() : std::vector<KsmSharer>{};
+    };
+    apply(agg, {merge(1, 1, 1, A, true), merge(2, 1, 1, A), merge(2, 1, 2, A)});
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {2, 2}});
+    agg.apply(cow_break(2, 2, 2, A));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {2, 1}});
+    agg.apply(unmerge(2, 3, 1, A));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}});
+    agg.apply(migrate(1, 4, 1, B));
+    CHECK(sharers(A).empty());
+    CHECK(sharers(B) == std::vector<KsmSharer>{{1, 1}});
+    agg.apply(fault(1, 5, 1, 0x777));  // a 4K mapping of another frame: it left B
+    CHECK(agg.ksm_pages().size() == 0);
+    apply(agg, {merge(1, 6, 3, A), merge(3, 6, 3, A), merge(3, 6, 4, A)});
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {3, 2}});
+    agg.apply(unmap(3, 7, 4));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {3, 1}});
+    agg.apply(ksm_free(3, 8, 3, A));  // a missed leave
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}});
+    agg.apply(merge(3, 9, 5, A));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {3, 1}});
+    agg.apply(memslot(3, 10, SELF_E_MEMSLOT_DELETE, 0, 0, 1024));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}});
+    agg.apply(merge(2, 11, 6, A));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{1, 1}, {2, 1}});
+    agg.apply(vm_destroy(1, 12));
+    CHECK(sharers(A) == std::vector<KsmSharer>{{2, 1}});
+    agg.seed_vm(2, 1002, std::vector<GuestMemslot>{{1, 0, 1024, 0x7f0000000000}});
+    CHECK(agg.ksm_pages().size() == 0);
+}
+
 TEST_CASE("an unmap takes a shared page off its KSM page", "[aggregator][ksm]")
 {
     Aggregator agg;

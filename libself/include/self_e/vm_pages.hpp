@@ -96,9 +96,9 @@ public:
     // (invalid_argument, naming the VM and both slots) when it overlaps a
     // slot of the VM or reuses a slot id.
     void add_slot(const GuestMemslot& slot);
-    // Removes a slot; returns its shared pages (the caller leaves their KSM
-    // pages). Throws self_e::Error when the VM has no such slot.
-    std::vector<SharedPage> remove_slot(std::uint16_t slot_id);
+    // Removes a slot, with its pages and their entries in the shared-page
+    // map. Throws self_e::Error when the VM has no such slot.
+    void remove_slot(std::uint16_t slot_id);
     // Moves a slot to a new base gfn, its pages and their states with it.
     // Throws self_e::Error when there is no such slot or it would overlap.
     void move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn);
@@ -165,9 +165,6 @@ public:
     // The pages shared right now, by gfn.
     FlatU64Map<SharedPage>& shared() noexcept { return shared_; }
     const FlatU64Map<SharedPage>& shared() const noexcept { return shared_; }
-
-    // Every page untouched again, nothing shared; slots and counters kept.
-    void reset_pages() noexcept;
 
     // Bytes of the page table and the shared-page map.
     std::size_t bytes() const noexcept;
