@@ -38,17 +38,12 @@ Aggregator::Aggregator(AggregatorOptions options)
 
 // ---- feeding -------------------------------------------------------------
 
-void Aggregator::push(const Event& ev)
+void Aggregator::note_late(const Event& ev) noexcept
 {
-    if (ev.ts_ns < reorder_.released_until()) {
-        if (VmPages* v = find_vm(ev.vm_id)) {
-            ++v->counters.late_events;
-            make_inexact(*v);
-        }
+    if (VmPages* v = find_vm(ev.vm_id)) {
+        ++v->counters.late_events;
+        make_inexact(*v);
     }
-    reorder_.push(ev);
-    if (++since_release_ >= kReleaseEvery)
-        release();
 }
 
 void Aggregator::release()

@@ -99,8 +99,16 @@ public:
     explicit Aggregator(AggregatorOptions options = {});
 
     // An event as drained, lane after lane: buffered, applied in ts order
-    // once older than the newest minus the reorder window.
-    void push(const Event& ev);
+    // once older than the newest minus the reorder window. Inline: it runs
+    // for every event a consumer drains.
+    void push(const Event& ev)
+    {
+        if (ev.ts_ns < reorder_.released_until()) [[unlikely]]
+            note_late(ev);
+        reorder_.push(ev);
+        if (++since_release_ >= kReleaseEvery) [[unlikely]]
+            release();
+    }
     // Applies what push() holds that is old enough: call after each drain.
     // push() also calls it every kReleaseEvery events to bound the work.
     void release();
@@ -164,6 +172,8 @@ private:
         return vm_for_new_event(ev);
     }
     VmPages* vm_for_new_event(const Event& ev);
+    // An event older than one applied already: its VM is inexact.
+    void note_late(const Event& ev) noexcept;
     void prefetch(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);

@@ -1,7 +1,9 @@
 // The KSM pages the watched VMs map, keyed by the KSM page's frame: for each,
 // which VMs map it with how many of their guest pages. The cross-VM sharing
 // matrix and the memory saved are read from this (aggregate_report.hpp).
-// The zero page is not here: it is not a KSM page and saves nothing per VM.
+// Aggregator::ksm_pages() builds it from the VMs' shared-page maps for a
+// report. The zero page is not here: it is not a KSM page and saves nothing
+// per VM.
 #pragma once
 
 #include <array>
