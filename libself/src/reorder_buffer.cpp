@@ -18,6 +18,44 @@ constexpr Event kNoEvent = [] {
     return ev;
 }();
 
+// One step of a four-way merge from the front: the smallest head of runs
+// a-d goes to out, its run moves on; ties to the earlier run. Which run
+// wins is a coin toss when lanes interleave finely: a tournament of
+// selects, not of branches the CPU would mispredict (the pairs' winners as
+// named values: GCC 12 makes one nested conditional into branches, 1.5 ns
+// an event slower).
+inline void take_smallest(const Event*& a, const Event*& b, const Event*& c, const Event*& d, Event*& out) noexcept
+{
+    const std::uint64_t ta = a->ts_ns, tb = b->ts_ns, tc = c->ts_ns, td = d->ts_ns;
+    const bool take_a = ta <= tb;
+    const bool take_c = tc <= td;
+    const bool take_ab = (take_a ? ta : tb) <= (take_c ? tc : td);
+    const Event* const ab = take_a ? a : b;
+    const Event* const cd = take_c ? c : d;
+    *out++ = *(take_ab ? ab : cd);
+    a += take_ab & take_a;
+    b += take_ab & !take_a;
+    c += !take_ab & take_c;
+    d += !take_ab & !take_c;
+}
+
+// The same from the back: the largest last event of runs ending at ea-ed
+// goes before back, its run's end moves down; ties to the later run.
+inline void take_largest(const Event*& ea, const Event*& eb, const Event*& ec, const Event*& ed, Event*& back) noexcept
+{
+    const std::uint64_t la = ea[-1].ts_ns, lb = eb[-1].ts_ns, lc = ec[-1].ts_ns, ld = ed[-1].ts_ns;
+    const bool give_b = lb >= la;
+    const bool give_d = ld >= lc;
+    const bool give_cd = (give_d ? ld : lc) >= (give_b ? lb : la);
+    const Event* const lab = give_b ? eb : ea;
+    const Event* const lcd = give_d ? ed : ec;
+    *--back = (give_cd ? lcd : lab)[-1];
+    ea -= !give_cd & !give_b;
+    eb -= !give_cd & give_b;
+    ec -= give_cd & !give_d;
+    ed -= give_cd & give_d;
+}
+
 }  // namespace
 
 ReorderBuffer::ReorderBuffer(std::uint64_t window_ns, std::size_t max_pending)
@@ -79,10 +117,18 @@ void ReorderBuffer::sort()
 Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out) noexcept
 {
     std::array<Run, 4> r{};
-    std::size_t nr = 0;
-    for (const Run& run : runs)
+    std::size_t nr = 0, total = 0;
+    for (const Run& run : runs) {
         if (run.begin != run.end)
             r[nr++] = run;
+        total += static_cast<std::size_t>(run.end - run.begin);
+    }
+    // Four runs fill the output from both ends at once: the smallest
+    // events to the front, the largest to the back. Each end is a chain of
+    // loads and selects that waits on itself; two independent chains keep
+    // the CPU twice as busy.
+    Event* const end = out + total;
+    Event* back = end;
     while (nr > 1) {
         std::size_t safe = SIZE_MAX;
         for (std::size_t i = 0; i < nr; ++i)
@@ -101,25 +147,30 @@ Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out) noexcept
             }
             continue;
         }
-        // No run runs out within `safe` events: no bounds checks. Which run
-        // goes next is a coin toss (lanes interleave finely): a tournament
-        // of selects, not of branches the CPU would mispredict.
+        // No run runs out within `safe` events: no bounds checks.
         const Event* a = r[0].begin;
         const Event* b = r[1].begin;
         const Event* c = nr > 2 ? r[2].begin : &kNoEvent;
         const Event* d = nr > 3 ? r[3].begin : &kNoEvent;
-        for (; safe > 0; --safe) {
-            const std::uint64_t ta = a->ts_ns, tb = b->ts_ns, tc = c->ts_ns, td = d->ts_ns;
-            const bool take_a = ta <= tb;
-            const bool take_c = tc <= td;
-            const bool take_ab = (take_a ? ta : tb) <= (take_c ? tc : td);
-            const Event* const ab = take_a ? a : b;
-            const Event* const cd = take_c ? c : d;
-            *out++ = *(take_ab ? ab : cd);
-            a += take_ab & take_a;
-            b += take_ab & !take_a;
-            c += !take_ab & take_c;
-            d += !take_ab & !take_c;
+        if (nr == 4) {
+            // Each end takes at most safe / 2 of a run: they cannot meet.
+            // Ties: the front takes the earlier run's event, the back the
+            // later run's, as a stable merge would place them.
+            const Event* ea = r[0].end;
+            const Event* eb = r[1].end;
+            const Event* ec = r[2].end;
+            const Event* ed = r[3].end;
+            for (std::size_t n = safe / 2; n > 0; --n) {
+                take_smallest(a, b, c, d, out);
+                take_largest(ea, eb, ec, ed, back);
+            }
+            r[0].end = ea;
+            r[1].end = eb;
+            r[2].end = ec;
+            r[3].end = ed;
+        } else {
+            for (; safe > 0; --safe)
+                take_smallest(a, b, c, d, out);
         }
         r[0].begin = a;
         r[1].begin = b;
@@ -134,8 +185,8 @@ Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out) noexcept
         nr = left;
     }
     if (nr == 1)
-        out = std::copy(r[0].begin, r[0].end, out);
-    return out;
+        std::copy(r[0].begin, r[0].end, out);
+    return end;
 }
 
 }  // namespace self_e

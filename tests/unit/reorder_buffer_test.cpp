@@ -192,3 +192,40 @@ TEST_CASE("events held back merge with older ones that come later, ties to the h
     buffer.release_all(collect);
     CHECK(out == std::vector<P>{{220, 1}, {250, 0}, {250, 1}, {250, 2}, {260, 1}, {300, 0}});
 }
+
+TEST_CASE("four long runs, merged from both ends at once, come out as a stable sort", "[reorder]")
+{
+    // Runs long enough for the two-ended merge to take several turns, with
+    // few distinct timestamps (ties within and across runs everywhere),
+    // then ever fewer runs as the shortest ones end.
+    std::uint64_t seed = 11;
+    auto next = [&seed] {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return seed >> 33;
+    };
+    for (int trial = 0; trial < 200; ++trial) {
+        ReorderBuffer buffer(1000, 1u << 20);
+        std::vector<Event> pushed;
+        const std::uint64_t range = 4 + static_cast<std::uint64_t>(trial) % 64;
+        for (int run = 0; run < 4; ++run) {
+            // A run's timestamps from [0, range), sorted, ending at range:
+            // the next run starts below it, so each is a run of its own.
+            std::vector<std::uint64_t> ts(16 + next() % 300);
+            for (std::uint64_t& t : ts)
+                t = next() % range;
+            std::sort(ts.begin(), ts.end());
+            ts.back() = range;
+            for (std::uint64_t t : ts) {
+                Event ev = at(t, static_cast<std::uint16_t>(pushed.size()));
+                buffer.push(ev);
+                pushed.push_back(ev);
+            }
+        }
+        std::stable_sort(pushed.begin(), pushed.end(),
+                         [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+        std::vector<std::pair<std::uint64_t, std::uint16_t>> expected;
+        for (const Event& ev : pushed)
+            expected.emplace_back(ev.ts_ns, ev.vcpu);
+        REQUIRE(release_all(buffer) == expected);
+    }
+}
