@@ -412,7 +412,8 @@ TEST_CASE("the KSM pages follow every kind of change to sharing", "[aggregator][
     add_vms(agg, {1, 2, 3});
     const std::uint64_t A = 0xa000, B = 0xb000;
     const auto sharers = [&](std::uint64_t pfn) {
-        const KsmSharers* s = agg.ksm_pages().find(pfn);
+        const KsmPages pages = agg.ksm_pages();  // a value: keep it while s points in
+        const KsmSharers* s = pages.find(pfn);
         return s ? s->list() : std::vector<KsmSharer>{};
     };
     apply(agg, {merge(1, 1, 1, A, true), merge(2, 1, 1, A), merge(2, 1, 2, A)});

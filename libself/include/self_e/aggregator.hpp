@@ -147,7 +147,8 @@ public:
     }
     std::vector<std::uint16_t> vm_ids() const;
     // The KSM pages the VMs map now (the zero page is not one), built from
-    // the shared-page maps: about 40 ns a shared page.
+    // the shared-page maps: about 40 ns a shared page. A value: keep it
+    // while using what its find() returns.
     KsmPages ksm_pages() const;
     const AggregatorOptions& options() const noexcept { return options_; }
 
