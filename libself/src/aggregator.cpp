@@ -417,14 +417,14 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
     PageWord* w = word_in_slots(vm, ev.gfn);
     if (!w)
         return;
-    // Only shared pages have an entry: most merges need no lookup.
+    // Only shared pages have an entry: most merges need no lookup. One on
+    // another page is overwritten by join_shared() below.
     if (is_shared(page_word::state(*w))) {
         const SharedPage* cur = vm.shared().find(ev.gfn);
         if (cur->pfn == ev.arg && cur->zero == zero) {
             ++vm.counters.stale;  // the same merge again
             return;
         }
-        leave_shared(vm, ev.gfn);
     }
     join_shared(vm, ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
     if (zero) {

@@ -60,7 +60,7 @@
 // KSM pages: which VMs map each KSM page is the inverse of the VMs'
 // shared-page maps, so it is built from them when a report asks
 // (ksm_pages()), not kept current. Keeping it current cost every KSM event
-// a second hash map and its cache misses (KSM events took 1.6x as long,
+// a second hash map and its cache misses (KSM events took 1.8x as long,
 // aggregator_bench); reports come a few times a second at most, events by
 // the million.
 //
@@ -191,7 +191,8 @@ private:
     void on_migrate(VmPages& vm, const Event& ev);
     void on_ksm_free(VmPages& vm, const Event& ev);
 
-    // Takes gfn off the page it shares, or puts it on one (w is gfn's word).
+    // Takes gfn off the page it shares, or puts it on one (w is gfn's word;
+    // an entry it has already is overwritten).
     void leave_shared(VmPages& vm, std::uint64_t gfn);
     void join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page);
 
