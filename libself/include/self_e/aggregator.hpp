@@ -60,7 +60,7 @@
 // KSM pages: which VMs map each KSM page is the inverse of the VMs'
 // shared-page maps, so it is built from them when a report asks
 // (ksm_pages()), not kept current. Keeping it current cost every KSM event
-// a second hash map and its cache misses (KSM events took 1.8x as long,
+// a second hash map and its cache misses (KSM events took 1.7x as long,
 // aggregator_bench); reports come a few times a second at most, events by
 // the million.
 //
