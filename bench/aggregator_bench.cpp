@@ -563,14 +563,19 @@ private:
 // The floor: the memory an exact aggregator must touch, and no logic. Per
 // event it reads the event and updates its page's 2-byte state; for an
 // access record the states of its pages and their working-set words; for a
-// KSM event also the page's 16-byte record (where the KSM page and merge
-// time must be kept), records in page order as the aggregator keeps them
-// (a dense array here: the best placement there is). It looks ahead as
-// Aggregator::apply does. The aggregator's own work is what it costs on top
-// of this.
+// KSM event also a 24-byte slot of a half-full hash table sized for the
+// stream's shared pages (where the KSM page and merge time must be kept).
+// It looks ahead as Aggregator::apply does. The aggregator's own work is
+// what it costs on top of this.
 class MemoryFloor {
 public:
-    MemoryFloor() : words_(std::size_t{kVms + 1} * kPagesPerVm), working_set_(words_.size()), records_(words_.size()) {}
+    explicit MemoryFloor(std::size_t shared_pages)
+        : words_(std::size_t{kVms + 1} * kPagesPerVm),
+          working_set_(words_.size()),
+          slots_(std::bit_ceil(std::max<std::size_t>(shared_pages * 2, 2))),
+          shift_(64 - std::countr_zero(slots_.size()))
+    {
+    }
 
     void apply(std::span<const Event> events)
     {
@@ -586,17 +591,18 @@ public:
         std::uint64_t total = 0;
         for (std::uint16_t w : words_)
             total += w;
-        for (const Record& r : records_)
-            total += r.touches;
+        for (const Slot& slot : slots_)
+            total += slot.touches;
         return total;
     }
 
 private:
-    struct Record {
-        std::uint64_t pfn = 0, touches = 0;
+    struct Slot {
+        std::uint64_t key = 0, pfn = 0, touches = 0;
     };
     static bool outside(const Event& ev) { return ev.vm_id > kVms || ev.gfn >= kPagesPerVm; }
     std::size_t page(const Event& ev) const { return std::size_t{ev.vm_id} * kPagesPerVm + ev.gfn; }
+    Slot& slot(const Event& ev) { return slots_[((page(ev) * 0x9E3779B97F4A7C15ULL) >> shift_)]; }
     static bool is_ksm(const Event& ev)
     {
         switch (ev.type) {
@@ -617,7 +623,7 @@ private:
         if (ev.type == SELF_E_EV_ACCESS)
             __builtin_prefetch(&working_set_[page(ev)], 1);
         else if (is_ksm(ev))
-            __builtin_prefetch(&records_[page(ev)], 1);
+            __builtin_prefetch(&slot(ev), 1);
     }
     void touch(const Event& ev)
     {
@@ -636,14 +642,16 @@ private:
         }
         ++words_[page(ev)];
         if (is_ksm(ev)) {
-            Record& r = records_[page(ev)];
-            r.pfn = ev.arg;
-            ++r.touches;
+            Slot& s = slot(ev);
+            s.key = page(ev);
+            s.pfn = ev.arg;
+            ++s.touches;
         }
     }
 
     std::vector<std::uint16_t, HugePageAllocator<std::uint16_t>> words_, working_set_;
-    std::vector<Record, HugePageAllocator<Record>> records_;
+    std::vector<Slot, HugePageAllocator<Slot>> slots_;
+    int shift_;
 };
 
 template <typename Fn>
@@ -671,6 +679,15 @@ double best_seconds(Fn&& fn)
         best = std::min(best, t - left_out);
     }
     return best;
+}
+
+// Guest pages on a KSM page or the zero page, over the report's VMs.
+std::size_t shared_pages_in(const AggregateReport& report)
+{
+    std::size_t n = 0;
+    for (const VmReport& v : report.vms)
+        n += v.pages.ksm_shared + v.pages.ksm_zero;
+    return n;
 }
 
 struct Figures {
@@ -711,7 +728,7 @@ Figures run(const Stream& stream)
             for (std::uint16_t id : agg.vm_ids()) {
                 word_bytes += agg.vm(id)->pages() * sizeof(PageWord);
                 working_set_bytes += agg.vm(id)->working_set.bytes();
-                shared_bytes += agg.vm(id)->shared_bytes();
+                shared_bytes += agg.vm(id)->shared().bytes();
             }
             ksm_bytes = agg.ksm_pages().bytes();
         });
@@ -744,7 +761,7 @@ Figures run(const Stream& stream)
     const double t_ksm = best_seconds([&] { Aggregator().apply(ksm_events); });
     std::uint64_t floor_sum = 0;
     const double t_floor = best_seconds([&] {
-        MemoryFloor floor;
+        MemoryFloor floor(shared_pages_in(ordered_report));
         floor.apply(stream.sorted);
         floor_sum = floor.sum();
     });

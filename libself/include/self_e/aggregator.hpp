@@ -191,6 +191,11 @@ private:
     void on_migrate(VmPages& vm, const Event& ev);
     void on_ksm_free(VmPages& vm, const Event& ev);
 
+    // Takes gfn off the page it shares, or puts it on one (w is gfn's word;
+    // an entry it has already is overwritten).
+    void leave_shared(VmPages& vm, std::uint64_t gfn);
+    void join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page);
+
     AggregatorOptions options_;
     ReorderBuffer reorder_;
     std::size_t since_release_ = 0;
