@@ -36,6 +36,7 @@
 #include "self_e/aggregate_report.hpp"
 #include "self_e/aggregator.hpp"
 #include "self_e/huge_page_allocator.hpp"
+#include "self_e/prefetch.hpp"
 
 using namespace self_e;
 using Clock = std::chrono::steady_clock;
@@ -621,11 +622,11 @@ private:
     {
         if (outside(ev))
             return;
-        __builtin_prefetch(&words_[page(ev)], 1);
+        prefetch_for_write(&words_[page(ev)]);
         if (ev.type == SELF_E_EV_ACCESS)
-            __builtin_prefetch(&working_set_[page(ev)], 1);
+            prefetch_for_write(&working_set_[page(ev)]);
         else if (is_ksm(ev))
-            __builtin_prefetch(&slot(ev), 1);
+            prefetch_for_write(&slot(ev));
     }
     void touch(const Event& ev)
     {

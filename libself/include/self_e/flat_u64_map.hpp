@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "self_e/huge_page_allocator.hpp"
+#include "self_e/prefetch.hpp"
 
 namespace self_e {
 
@@ -50,8 +51,8 @@ public:
     void prefetch(std::uint64_t key) const noexcept
     {
         const Slot* s = &slots_[home(key)];
-        __builtin_prefetch(s, 1);
-        __builtin_prefetch(reinterpret_cast<const char*>(s) + 64, 1);
+        prefetch_for_write(s);
+        prefetch_for_write(reinterpret_cast<const char*>(s) + 64);
     }
 
     // The value of key, value-initialised first if key was absent; second is

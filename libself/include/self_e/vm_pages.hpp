@@ -18,6 +18,7 @@
 #include "self_e/huge_page_allocator.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
+#include "self_e/prefetch.hpp"
 #include "self_e/working_set.hpp"
 
 namespace self_e {
@@ -116,12 +117,12 @@ public:
     void prefetch_word(std::uint64_t gfn) const noexcept
     {
         if (gfn - cache_.base_gfn < cache_.npages) {
-            __builtin_prefetch(cache_.words + (gfn - cache_.base_gfn), 1);
+            prefetch_for_write(cache_.words + (gfn - cache_.base_gfn));
             return;
         }
         for (const Slot& s : slots_) {
             if (gfn - s.info.base_gfn < s.info.npages) {
-                __builtin_prefetch(&s.words[gfn - s.info.base_gfn], 1);
+                prefetch_for_write(&s.words[gfn - s.info.base_gfn]);
                 return;
             }
         }
