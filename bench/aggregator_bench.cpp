@@ -566,19 +566,14 @@ private:
 // The floor: the memory an exact aggregator must touch, and no logic. Per
 // event it reads the event and updates its page's 2-byte state; for an
 // access record the states of its pages and their working-set words; for a
-// KSM event also a 24-byte slot of a half-full hash table sized for the
-// stream's shared pages (where the KSM page and merge time must be kept).
-// It looks ahead as Aggregator::apply does. The aggregator's own work is
-// what it costs on top of this.
+// KSM event also the page's 16-byte record (where the KSM page and merge
+// time must be kept), records in page order as the aggregator keeps them
+// (a dense array here: the best placement there is). It looks ahead as
+// Aggregator::apply does. The aggregator's own work is what it costs on top
+// of this.
 class MemoryFloor {
 public:
-    explicit MemoryFloor(std::size_t shared_pages)
-        : words_(std::size_t{kVms + 1} * kPagesPerVm),
-          working_set_(words_.size()),
-          slots_(std::bit_ceil(std::max<std::size_t>(shared_pages * 2, 2))),
-          shift_(64 - std::countr_zero(slots_.size()))
-    {
-    }
+    MemoryFloor() : words_(std::size_t{kVms + 1} * kPagesPerVm), working_set_(words_.size()), records_(words_.size()) {}
 
     void apply(std::span<const Event> events)
     {
@@ -594,18 +589,17 @@ public:
         std::uint64_t total = 0;
         for (std::uint16_t w : words_)
             total += w;
-        for (const Slot& slot : slots_)
-            total += slot.touches;
+        for (const Record& r : records_)
+            total += r.touches;
         return total;
     }
 
 private:
-    struct Slot {
-        std::uint64_t key = 0, pfn = 0, touches = 0;
+    struct Record {
+        std::uint64_t pfn = 0, touches = 0;
     };
     static bool outside(const Event& ev) { return ev.vm_id > kVms || ev.gfn >= kPagesPerVm; }
     std::size_t page(const Event& ev) const { return std::size_t{ev.vm_id} * kPagesPerVm + ev.gfn; }
-    Slot& slot(const Event& ev) { return slots_[((page(ev) * 0x9E3779B97F4A7C15ULL) >> shift_)]; }
     static bool is_ksm(const Event& ev)
     {
         switch (ev.type) {
@@ -626,7 +620,7 @@ private:
         if (ev.type == SELF_E_EV_ACCESS)
             prefetch_for_write(&working_set_[page(ev)]);
         else if (is_ksm(ev))
-            prefetch_for_write(&slot(ev));
+            prefetch_for_write(&records_[page(ev)]);
     }
     void touch(const Event& ev)
     {
@@ -645,16 +639,14 @@ private:
         }
         ++words_[page(ev)];
         if (is_ksm(ev)) {
-            Slot& s = slot(ev);
-            s.key = page(ev);
-            s.pfn = ev.arg;
-            ++s.touches;
+            Record& r = records_[page(ev)];
+            r.pfn = ev.arg;
+            ++r.touches;
         }
     }
 
     std::vector<std::uint16_t, HugePageAllocator<std::uint16_t>> words_, working_set_;
-    std::vector<Slot, HugePageAllocator<Slot>> slots_;
-    int shift_;
+    std::vector<Record, HugePageAllocator<Record>> records_;
 };
 
 template <typename Fn>
@@ -684,15 +676,6 @@ double best_seconds(Fn&& fn)
     return best;
 }
 
-// Guest pages on a KSM page or the zero page, over the report's VMs.
-std::size_t shared_pages_in(const AggregateReport& report)
-{
-    std::size_t n = 0;
-    for (const VmReport& v : report.vms)
-        n += v.pages.ksm_shared + v.pages.ksm_zero;
-    return n;
-}
-
 struct Figures {
     double drained_events_per_s = 0;
     bool agree = false;
@@ -712,11 +695,11 @@ Figures run(const Stream& stream)
                kPagesPerVm * 4096 >> 20, double(stream.sorted.back().ts_ns) / 1e9, kLanes);
 
     AggregateReport ordered_report, drained_report;
-    // What the memory is for: page states, working set, shared-page maps;
+    // What the memory is for: page states, working set, shared-page tables;
     // and what the KSM pages built for a report take while it is made.
     std::size_t bytes = 0, word_bytes = 0, working_set_bytes = 0, shared_bytes = 0, ksm_bytes = 0;
     // A report is not in the events' time: it comes a few times a second
-    // at most. It builds the KSM pages from the shared-page maps.
+    // at most. It builds the KSM pages from the shared-page tables.
     double t_report = 1e300;
     const double t_apply = best_seconds([&] {
         Aggregator agg;
@@ -731,7 +714,7 @@ Figures run(const Stream& stream)
             for (std::uint16_t id : agg.vm_ids()) {
                 word_bytes += agg.vm(id)->pages() * sizeof(PageWord);
                 working_set_bytes += agg.vm(id)->working_set.bytes();
-                shared_bytes += agg.vm(id)->shared().bytes();
+                shared_bytes += agg.vm(id)->shared_bytes();
             }
             ksm_bytes = agg.ksm_pages().bytes();
         });
@@ -764,7 +747,7 @@ Figures run(const Stream& stream)
     const double t_ksm = best_seconds([&] { Aggregator().apply(ksm_events); });
     std::uint64_t floor_sum = 0;
     const double t_floor = best_seconds([&] {
-        MemoryFloor floor(shared_pages_in(ordered_report));
+        MemoryFloor floor;
         floor.apply(stream.sorted);
         floor_sum = floor.sum();
     });
@@ -820,7 +803,7 @@ Figures run(const Stream& stream)
     fmt::print("a report at the end (builds the KSM pages): {:.1f} ms\n", t_report * 1e3);
     const auto per_page = [&](std::size_t b) { return double(b) / double(guest_pages); };
     fmt::print("memory: {:.2f} bytes per guest page ({:.1f} MiB): page states {:.2f}, working set {:.2f}, "
-               "shared-page map {:.2f} ({} shared pages), KSM pages of the report {:.2f} ({} KSM pages)\n",
+               "shared-page records {:.2f} ({} shared pages), KSM pages of the report {:.2f} ({} KSM pages)\n",
                per_page(bytes), double(bytes) / (1 << 20), per_page(word_bytes), per_page(working_set_bytes),
                per_page(shared_bytes), ours[2] + ours[3], per_page(ksm_bytes), ordered_report.ksm_pages);
     return {n / t_drained, agree};

@@ -70,14 +70,11 @@ void Aggregator::flush()
 void Aggregator::apply(std::span<const Event> events)
 {
     // Memory bound: a page event misses the cache on its page word, a KSM
-    // event also on its shared-page slot. Looking ahead overlaps the misses
-    // of several events. The slot a KSM event needs follows from the event
-    // alone (its gfn), so it is loaded with its word, without waiting for
-    // the word. A fault needs its shared-page slot only on a shared page,
-    // but once ksmd merged the working set many faults are reads of shared
-    // pages: its slot is loaded too, when the VM has shared pages (reading
-    // the word ahead to know cost more than the slot's miss saves,
-    // aggregator_bench).
+    // event or a fault on a shared page also on its shared-page record.
+    // Looking ahead overlaps the misses of several events. Where a page's
+    // record is follows from its gfn and its region's chunk number (small,
+    // in cache), without waiting for the word; a fault on a page that turns
+    // out not to be shared wastes that load.
     constexpr std::size_t kAhead = 16;
     const std::size_t n = events.size();
     // The first few have had nobody to load them ahead: load them at once,
@@ -99,21 +96,15 @@ void Aggregator::prefetch(const Event& ev) const noexcept
     const VmPages& vm = *vms_[ev.vm_id];
     switch (ev.type) {
     case SELF_E_EV_FAULT:
-        vm.prefetch_word(ev.gfn);
-        if (!vm.shared().empty())  // a hint, as for KSM events below
-            vm.shared().prefetch(ev.gfn);
-        return;
-    case SELF_E_EV_ACCESS: vm.prefetch_word(ev.gfn); return;
     case SELF_E_EV_KSM_MERGE:
     case SELF_E_EV_COW_BREAK:
     case SELF_E_EV_UNMERGE:
     case SELF_E_EV_KSM_MIGRATE:
     case SELF_E_EV_KSM_ZERO:
-        // A hint: the page may turn out not to be shared (nothing to find);
-        // a wasted load then, but no wait for the word.
         vm.prefetch_word(ev.gfn);
-        vm.shared().prefetch(ev.gfn);
+        vm.prefetch_shared(ev.gfn);
         return;
+    case SELF_E_EV_ACCESS: vm.prefetch_word(ev.gfn); return;
     default: return;
     }
 }
@@ -228,7 +219,7 @@ KsmPages Aggregator::ksm_pages() const
     for (const auto& v : vms_) {
         if (!v)
             continue;
-        v->shared().for_each([&](std::uint64_t, const SharedPage& page) {
+        v->for_each_shared([&](std::uint64_t, const SharedPage& page) {
             if (!page.zero)
                 pages.join(page.pfn, v->vm_id());
         });
@@ -280,12 +271,12 @@ void Aggregator::seed_pages(std::uint16_t vm_id, std::uint64_t first_hva, std::s
             const PageInfo& info = pages[(hva - first_hva) / kGuestPageBytes];
             PageWord& w = *vm->word(gfn);
             if (is_shared(page_word::state(w)))
-                leave_shared(*vm, gfn);
+                vm->leave_shared(gfn);
             switch (info.page_class) {
             case PageClass::not_present: vm->set_state(w, PageState::untouched); break;
             case PageClass::swapped: vm->set_state(w, PageState::unmapped); break;
-            case PageClass::zero: join_shared(*vm, gfn, w, {.pfn = info.pfn, .zero = 1}); break;
-            case PageClass::ksm: join_shared(*vm, gfn, w, {.pfn = info.pfn}); break;
+            case PageClass::zero: vm->join_shared(gfn, w, {.pfn = info.pfn, .zero = 1}); break;
+            case PageClass::ksm: vm->join_shared(gfn, w, {.pfn = info.pfn}); break;
             case PageClass::private_page:
             case PageClass::shared: vm->set_state(w, PageState::private_page); break;
             }
@@ -371,9 +362,9 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
         // left it (a zero page found at seed that was only read, or a leave
         // we did not see). Huge mappings name a frame of their own, not
         // this gfn's: KSM pages are never part of one.
-        const SharedPage* cur = vm.shared().find(ev.gfn);
+        const SharedPage* cur = vm.shared_page(ev.gfn);
         if (cur->pfn != ev.arg) {
-            leave_shared(vm, ev.gfn);
+            vm.leave_shared(ev.gfn);
             vm.set_state(*w, PageState::private_page);
             ++vm.counters.fault_leaves;
         }
@@ -405,18 +396,6 @@ void Aggregator::on_access(VmPages& vm, const Event& ev)
     vm.counters.accessed += accessed;
 }
 
-void Aggregator::leave_shared(VmPages& vm, std::uint64_t gfn)
-{
-    vm.shared().erase(gfn);
-}
-
-void Aggregator::join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page)
-{
-    *vm.shared().try_emplace(gfn).first = page;
-    vm.set_state(w, page.zero ? PageState::zero : PageState::ksm);
-    w = page_word::with_bucket(w, 0);
-}
-
 void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
 {
     PageWord* w = word_in_slots(vm, ev.gfn);
@@ -425,13 +404,13 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
     // Only shared pages have an entry: most merges need no lookup. One on
     // another page is overwritten by join_shared() below.
     if (is_shared(page_word::state(*w))) {
-        const SharedPage* cur = vm.shared().find(ev.gfn);
+        const SharedPage* cur = vm.shared_page(ev.gfn);
         if (cur->pfn == ev.arg && cur->zero == zero) {
             ++vm.counters.stale;  // the same merge again
             return;
         }
     }
-    join_shared(vm, ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
+    vm.join_shared(ev.gfn, *w, {.pfn = ev.arg, .zero = zero, .merge_time_known = 1, .merged_ts = ev.ts_ns});
     if (zero) {
         ++vm.counters.zero_merges;
     } else {
@@ -447,7 +426,7 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
     if (!w)
         return;
     const PageState state = page_word::state(*w);
-    const SharedPage* cur = is_shared(state) ? vm.shared().find(ev.gfn) : nullptr;
+    const SharedPage* cur = is_shared(state) ? vm.shared_page(ev.gfn) : nullptr;
     if (!cur && !never_mapped_now(state)) {
         ++vm.counters.stale;  // private already: a duplicate leave
         return;
@@ -460,7 +439,7 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
     std::optional<SharedPage> left;
     if (cur) {
         left = *cur;
-        leave_shared(vm, ev.gfn);
+        vm.leave_shared(ev.gfn);
     }
     if (!cow) {
         ++vm.counters.unmerges;
@@ -496,7 +475,7 @@ void Aggregator::on_unmap(VmPages& vm, const Event& ev)
         if (state == PageState::untouched || state == PageState::unmapped)
             continue;  // no host page to lose
         if (is_shared(state))
-            leave_shared(vm, gfn);
+            vm.leave_shared(gfn);
         ++vm.counters.unmaps;
         vm.set_state(*w, PageState::unmapped);
         *w = page_word::with_bucket(*w, 0);
@@ -508,7 +487,7 @@ void Aggregator::on_migrate(VmPages& vm, const Event& ev)
     const PageWord* w = word_in_slots(vm, ev.gfn);
     if (!w)
         return;
-    SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared().find(ev.gfn) : nullptr;
+    SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared_page(ev.gfn) : nullptr;
     if (!cur || cur->pfn == ev.arg) {
         ++vm.counters.stale;  // not on a KSM page, or moved already
         return;
@@ -528,11 +507,11 @@ void Aggregator::on_ksm_free(VmPages& vm, const Event& ev)
         return;
     if (page_word::state(*w) != PageState::ksm)
         return;  // it left the page before, as it should
-    const SharedPage* cur = vm.shared().find(ev.gfn);
+    const SharedPage* cur = vm.shared_page(ev.gfn);
     if (cur->pfn != ev.arg)
         return;  // it left that page and shares another now
     // The page is gone, yet we saw no leave: gfn has some private page now.
-    leave_shared(vm, ev.gfn);
+    vm.leave_shared(ev.gfn);
     vm.set_state(*w, PageState::private_page);
     ++vm.counters.free_leaves;
     make_inexact(vm);

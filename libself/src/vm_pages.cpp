@@ -52,7 +52,7 @@ void VmPages::check_free(const GuestMemslot& slot, std::size_t ignore) const
 void VmPages::add_slot(const GuestMemslot& slot)
 {
     check_free(slot, SIZE_MAX);
-    Slot s{slot, decltype(Slot::words)(slot.npages, PageWord(PageState::untouched))};
+    Slot s{slot, decltype(Slot::words)(slot.npages, PageWord(PageState::untouched)), SharedPageTable(slot.npages)};
     const auto at = std::upper_bound(slots_.begin(), slots_.end(), slot.base_gfn,
                                      [](std::uint64_t gfn, const Slot& o) { return gfn < o.info.base_gfn; });
     slots_.insert(at, std::move(s));
@@ -72,43 +72,24 @@ std::size_t VmPages::slot_index(std::uint16_t slot_id) const
 void VmPages::remove_slot(std::uint16_t slot_id)
 {
     const std::size_t i = slot_index(slot_id);
-    const GuestMemslot info = slots_[i].info;
+    const GuestMemslot& info = slots_[i].info;
     for (PageWord w : slots_[i].words) {
         --by_state_[std::size_t(page_word::state(w))];
         volatile_pages_ -= page_word::is_volatile(w);
     }
     total_pages_ -= info.npages;
-    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));  // its shared-page records with it
     cache_ = {};
-
-    std::vector<std::uint64_t> gfns;
-    shared_.for_each([&](std::uint64_t gfn, const SharedPage&) {
-        if (gfn - info.base_gfn < info.npages)
-            gfns.push_back(gfn);
-    });
-    for (std::uint64_t gfn : gfns)
-        shared_.erase(gfn);
 }
 
 void VmPages::move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn)
 {
     const std::size_t i = slot_index(slot_id);
-    const GuestMemslot old = slots_[i].info;
-    GuestMemslot moved = old;
+    GuestMemslot moved = slots_[i].info;
     moved.base_gfn = new_base_gfn;
     check_free(moved, i);
 
-    // Shared pages are keyed by gfn: rekey the slot's.
-    std::vector<std::pair<std::uint64_t, SharedPage>> rekeyed;
-    shared_.for_each([&](std::uint64_t gfn, const SharedPage& page) {
-        if (gfn - old.base_gfn < old.npages)
-            rekeyed.emplace_back(gfn, page);
-    });
-    for (const auto& [gfn, page] : rekeyed)
-        shared_.erase(gfn);
-    for (const auto& [gfn, page] : rekeyed)
-        *shared_.try_emplace(gfn - old.base_gfn + new_base_gfn).first = page;
-
+    // Words and shared-page records are by page of the slot: they move as they are.
     Slot s = std::move(slots_[i]);
     s.info = moved;
     slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -139,7 +120,7 @@ PageWord* VmPages::find_word(std::uint64_t gfn) noexcept
     // Few slots (RAM below and above the PCI hole, a few more): a scan.
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         if (gfn - slots_[i].info.base_gfn < slots_[i].info.npages) {
-            cache_ = {slots_[i].info.base_gfn, slots_[i].info.npages, slots_[i].words.data()};
+            cache_ = {slots_[i].info.base_gfn, slots_[i].info.npages, slots_[i].words.data(), &slots_[i].shared};
             return &slots_[i].words[gfn - slots_[i].info.base_gfn];
         }
     }
@@ -156,10 +137,18 @@ PageWord VmPages::find_word_of(std::uint64_t gfn) const noexcept
 
 std::size_t VmPages::bytes() const noexcept
 {
-    std::size_t b = shared_.bytes() + slots_.capacity() * sizeof(Slot);
+    std::size_t b = slots_.capacity() * sizeof(Slot) + shared_bytes();
     for (const Slot& s : slots_)
         b += huge_pages::footprint(s.words.capacity() * sizeof(PageWord));
     return b + working_set.bytes();
+}
+
+std::size_t VmPages::shared_bytes() const noexcept
+{
+    std::size_t b = 0;
+    for (const Slot& s : slots_)
+        b += s.shared.bytes();
+    return b;
 }
 
 }  // namespace self_e

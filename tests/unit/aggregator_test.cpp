@@ -515,7 +515,7 @@ TEST_CASE("a ksm_free for a gfn still on the page: a missed leave, the gfn priva
     CHECK(state(agg, 1, 2) == PageState::private_page);
     CHECK(state(agg, 2, 9) == PageState::cow_broken);
     CHECK(agg.ksm_pages().size() == 0);  // the record went with its last mapper
-    CHECK(agg.vm(1)->shared().size() == 0);
+    CHECK(agg.vm(1)->shared_pages() == 0);
     CHECK(agg.vm(1)->counters.free_leaves == 2);
     CHECK(agg.vm(2)->counters.free_leaves == 0);
     CHECK(agg.vm(2)->exact);
@@ -543,7 +543,7 @@ TEST_CASE("a ksm_free of a frame that is a new KSM page already leaves that page
     // A gfn that left for another KSM page is not touched either.
     apply(agg, {cow_break(1, 5, 5, 0xa000), merge(1, 6, 5, 0xb000, true), ksm_free(1, 7, 5, 0xa000)});
     CHECK(state(agg, 1, 5) == PageState::ksm);
-    CHECK(agg.vm(1)->shared().find(5)->pfn == 0xb000);
+    CHECK(agg.vm(1)->shared_page(5)->pfn == 0xb000);
     CHECK(agg.vm(1)->exact);
 }
 

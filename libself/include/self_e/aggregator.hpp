@@ -58,7 +58,7 @@
 // (older than one applied already) is applied and makes its VM inexact.
 //
 // KSM pages: which VMs map each KSM page is the inverse of the VMs'
-// shared-page maps, so it is built from them when a report asks
+// shared-page tables, so it is built from them when a report asks
 // (ksm_pages()), not kept current. Keeping it current cost every KSM event
 // a second hash map and its cache misses (KSM events took 1.7x as long,
 // aggregator_bench); reports come a few times a second at most, events by
@@ -147,7 +147,7 @@ public:
     }
     std::vector<std::uint16_t> vm_ids() const;
     // The KSM pages the VMs map now (the zero page is not one), built from
-    // the shared-page maps: about 40 ns a shared page. A value: keep it
+    // the shared-page tables: about 40 ns a shared page. A value: keep it
     // while using what its find() returns.
     KsmPages ksm_pages() const;
     const AggregatorOptions& options() const noexcept { return options_; }
@@ -155,7 +155,7 @@ public:
     std::size_t pending() const noexcept { return reorder_.pending(); }
     std::uint64_t late_events() const noexcept { return reorder_.late(); }
     std::uint64_t ksm_frees() const noexcept { return ksm_frees_; }
-    // Memory held: page tables, shared-page maps, held events.
+    // Memory held: page tables, shared-page tables, held events.
     std::size_t bytes() const noexcept;
 
     static constexpr std::size_t kReleaseEvery = 4096;
@@ -190,11 +190,6 @@ private:
     void on_unmap(VmPages& vm, const Event& ev);
     void on_migrate(VmPages& vm, const Event& ev);
     void on_ksm_free(VmPages& vm, const Event& ev);
-
-    // Takes gfn off the page it shares, or puts it on one (w is gfn's word;
-    // an entry it has already is overwritten).
-    void leave_shared(VmPages& vm, std::uint64_t gfn);
-    void join_shared(VmPages& vm, std::uint64_t gfn, PageWord& w, const SharedPage& page);
 
     AggregatorOptions options_;
     ReorderBuffer reorder_;

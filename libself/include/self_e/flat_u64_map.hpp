@@ -1,8 +1,8 @@
 // A hash map from 64-bit keys (gfns, pfns) to small values, in one flat
 // array: open addressing with linear probing and backward-shift deletion, so
-// there are no tombstones and no allocation per entry. The aggregator looks
-// one up per KSM event; std::unordered_map's node per entry costs an
-// allocation and a cache miss more each time.
+// there are no tombstones and no allocation per entry. A report builds the
+// KSM pages in one (a lookup per shared page); std::unordered_map's node per
+// entry costs an allocation and a cache miss more each time.
 //
 // The key ~0 marks an empty slot and cannot be stored (it is SELF_E_GFN_NONE;
 // no frame has that number either).

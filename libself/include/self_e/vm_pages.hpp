@@ -1,10 +1,11 @@
 // One VM's page-state table: a PageWord per guest page of its guest-RAM
-// memslots (address space 0), a side map for the pages that are shared
-// right now (which KSM page, since when), counts by state kept as states
-// change, and the VM's event counters.
+// memslots (address space 0), beside it for the pages that are shared right
+// now which KSM page and since when (shared_page_table.hpp), counts by
+// state kept as states change, and the VM's event counters.
 //
-// Memory: 2 bytes per guest page, plus FlatU64Map<SharedPage> for the shared
-// pages only (24 bytes per slot, at least 2 slots per shared page).
+// Memory: 2 bytes per guest page, plus each slot's SharedPageTable for the
+// shared pages (0.14 bytes a page, and 4 KiB per 256-page region with a
+// shared page: 16 bytes a page where sharing is everywhere).
 #pragma once
 
 #include <array>
@@ -14,11 +15,11 @@
 #include <vector>
 
 #include "self_e/event.hpp"
-#include "self_e/flat_u64_map.hpp"
 #include "self_e/huge_page_allocator.hpp"
 #include "self_e/memslot.hpp"
 #include "self_e/page_state.hpp"
 #include "self_e/prefetch.hpp"
+#include "self_e/shared_page_table.hpp"
 #include "self_e/working_set.hpp"
 
 namespace self_e {
@@ -36,16 +37,6 @@ struct GuestMemslot {
 
 // The guest-RAM slots (address space 0) of a VM's memslots (GET_VM, LIST_VMS).
 std::vector<GuestMemslot> guest_ram_slots(std::span<const Memslot> slots);
-
-// A shared page's KSM page (or the zero page) and when it merged: 16 bytes,
-// as the map holds one per shared page.
-struct SharedPage {
-    std::uint64_t pfn : 62 = 0;
-    std::uint64_t zero : 1 = 0;
-    std::uint64_t merge_time_known : 1 = 0;  // 0 for pages found shared at seed
-    std::uint64_t merged_ts = 0;             // ts_ns of the merge, when known
-};
-static_assert(sizeof(SharedPage) == 16);
 
 inline constexpr std::size_t kDurationBuckets = page_word::kMaxBucket + 1;
 
@@ -97,10 +88,11 @@ public:
     // (invalid_argument, naming the VM and both slots) when it overlaps a
     // slot of the VM or reuses a slot id.
     void add_slot(const GuestMemslot& slot);
-    // Removes a slot, with its pages and their entries in the shared-page
-    // map. Throws self_e::Error when the VM has no such slot.
+    // Removes a slot, with its pages and their shared-page records. Throws
+    // self_e::Error when the VM has no such slot.
     void remove_slot(std::uint16_t slot_id);
-    // Moves a slot to a new base gfn, its pages and their states with it.
+    // Moves a slot to a new base gfn, its pages, their states and their
+    // shared-page records with it.
     // Throws self_e::Error when there is no such slot or it would overlap.
     void move_slot(std::uint16_t slot_id, std::uint64_t new_base_gfn);
     std::vector<GuestMemslot> slots() const;
@@ -163,12 +155,73 @@ public:
     // Pages that were shared for less than the volatile window at least once.
     std::uint64_t volatile_pages() const noexcept { return volatile_pages_; }
 
-    // The pages shared right now, by gfn.
-    FlatU64Map<SharedPage>& shared() noexcept { return shared_; }
-    const FlatU64Map<SharedPage>& shared() const noexcept { return shared_; }
+    // The KSM page (or zero page) gfn shares, and since when; nullptr when
+    // gfn is in no slot or shares nothing.
+    SharedPage* shared_page(std::uint64_t gfn) noexcept
+    {
+        if (gfn - cache_.base_gfn >= cache_.npages && !find_word(gfn))
+            return nullptr;
+        return cache_.shared->find(gfn - cache_.base_gfn);
+    }
+    const SharedPage* shared_page(std::uint64_t gfn) const noexcept
+    {
+        if (gfn - cache_.base_gfn < cache_.npages)
+            return cache_.shared->find(gfn - cache_.base_gfn);
+        for (const Slot& s : slots_)
+            if (gfn - s.info.base_gfn < s.info.npages)
+                return s.shared.find(gfn - s.info.base_gfn);
+        return nullptr;
+    }
+    // gfn, whose word is w (so gfn is in a slot), shares page now: its
+    // record is set (one it had is overwritten) and its state is ksm or zero.
+    void join_shared(std::uint64_t gfn, PageWord& w, const SharedPage& page)
+    {
+        if (gfn - cache_.base_gfn >= cache_.npages)
+            find_word(gfn);
+        cache_.shared->set(gfn - cache_.base_gfn, page);
+        set_state(w, page.zero ? PageState::zero : PageState::ksm);
+        w = page_word::with_bucket(w, 0);
+    }
+    // gfn shares nothing now: its record goes. Its new state is the caller's.
+    void leave_shared(std::uint64_t gfn) noexcept
+    {
+        if (gfn - cache_.base_gfn < cache_.npages || find_word(gfn))
+            cache_.shared->erase(gfn - cache_.base_gfn);
+    }
+    // Starts loading where gfn's shared-page record is or would be, when its
+    // region has records.
+    void prefetch_shared(std::uint64_t gfn) const noexcept
+    {
+        if (gfn - cache_.base_gfn < cache_.npages) {
+            cache_.shared->prefetch(gfn - cache_.base_gfn);
+            return;
+        }
+        for (const Slot& s : slots_) {
+            if (gfn - s.info.base_gfn < s.info.npages) {
+                s.shared.prefetch(gfn - s.info.base_gfn);
+                return;
+            }
+        }
+    }
+    // fn(gfn, const SharedPage&) for every shared page, slot after slot.
+    template <typename Fn>
+    void for_each_shared(Fn&& fn) const
+    {
+        for (const Slot& s : slots_)
+            s.shared.for_each([&](std::uint64_t index, const SharedPage& page) { fn(s.info.base_gfn + index, page); });
+    }
+    // Shared-page records held: one per page on a KSM page or the zero page.
+    std::uint64_t shared_pages() const noexcept
+    {
+        std::uint64_t n = 0;
+        for (const Slot& s : slots_)
+            n += s.shared.size();
+        return n;
+    }
 
-    // Bytes of the page table and the shared-page map.
+    // Bytes of the page words, the shared-page records and the working set.
     std::size_t bytes() const noexcept;
+    std::size_t shared_bytes() const noexcept;
 
     VmCounters counters;
     WorkingSet working_set;  // from access sampling, when the module samples the VM
@@ -178,6 +231,7 @@ private:
     struct Slot {
         GuestMemslot info;
         std::vector<PageWord, HugePageAllocator<PageWord>> words;
+        SharedPageTable shared;
     };
 
     PageWord* find_word(std::uint64_t gfn) noexcept;
@@ -195,12 +249,12 @@ private:
         std::uint64_t base_gfn = 0;
         std::uint64_t npages = 0;
         PageWord* words = nullptr;
+        SharedPageTable* shared = nullptr;
     };
     Cache cache_;
     std::uint64_t total_pages_ = 0;
     std::array<std::uint64_t, kPageStates> by_state_{};
     std::uint64_t volatile_pages_ = 0;
-    FlatU64Map<SharedPage> shared_;
 };
 
 }  // namespace self_e
