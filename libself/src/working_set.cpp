@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstring>
 
 namespace self_e {
 
 WorkingSet::Block& WorkingSet::block(std::uint64_t gfn)
 {
     const std::uint64_t index = gfn >> kBlockShift;
-    if (index == cached_index_)
+    if (index == cached_index_) [[likely]]
         return *cached_;
+    return switch_block(index);
+}
+
+WorkingSet::Block& WorkingSet::switch_block(std::uint64_t index)
+{
     std::unique_ptr<Block>& b = blocks_[index];
     if (!b)
         b = std::make_unique<Block>();
@@ -26,45 +30,28 @@ const WorkingSet::Block* WorkingSet::find_block(std::uint64_t gfn) const noexcep
     return it == blocks_.end() ? nullptr : it->second.get();
 }
 
-namespace {
-
-static_assert(std::endian::native == std::endian::little, "kPendingBytes puts byte i at bits 8i..8i+7");
-
-// kPendingBytes[b]: in byte i, the pending bit when bit i of b is set.
-constexpr std::array<std::uint64_t, 256> kPendingBytes = [] {
-    std::array<std::uint64_t, 256> t{};
-    for (unsigned b = 0; b < 256; ++b)
-        for (unsigned i = 0; i < 8; ++i)
-            if (b & (1u << i))
-                t[b] |= std::uint64_t{0x80} << (8 * i);
-    return t;
-}();
-
-}  // namespace
-
 void WorkingSet::on_access(const Event& ev)
 {
-    std::uint64_t bits = ev.arg;
+    const std::uint64_t bits = ev.arg;
     if (bits == 0)
         return;
-    static_assert(kPending == 0x80);
-    // The record's 64 pages in one block (they are, but at a block's
-    // edge): marked eight at a time, from a table, without a branch per
-    // page (the bits are random: such branches mispredict).
+    // The record's 64 pages in one block (they are, but at a block's edge):
+    // its bits go into the pending bitmap as they are, split across two
+    // words when the record does not start on one (a slot's base need not
+    // be a multiple of 64 pages).
     const std::uint64_t offset = ev.gfn & (kBlockPages - 1);
     if (offset + 64 <= kBlockPages) {
-        std::uint8_t* history = &block(ev.gfn).history[offset];
-        for (unsigned k = 0; k < 8; ++k, bits >>= 8) {
-            std::uint64_t h;
-            std::memcpy(&h, history + 8 * k, sizeof h);
-            h |= kPendingBytes[bits & 0xff];
-            std::memcpy(history + 8 * k, &h, sizeof h);
-        }
+        std::uint64_t* pending = &block(ev.gfn).pending[offset / 64];
+        const unsigned shift = offset % 64;
+        pending[0] |= bits << shift;
+        if (shift != 0)
+            pending[1] |= bits >> (64 - shift);
         return;
     }
-    for (; bits; bits &= bits - 1) {
-        const std::uint64_t gfn = ev.gfn + static_cast<unsigned>(std::countr_zero(bits));
-        block(gfn).history[gfn & (kBlockPages - 1)] |= kPending;
+    for (std::uint64_t b = bits; b; b &= b - 1) {
+        const std::uint64_t gfn = ev.gfn + static_cast<unsigned>(std::countr_zero(b));
+        const std::uint64_t i = gfn & (kBlockPages - 1);
+        block(gfn).pending[i / 64] |= std::uint64_t{1} << (i % 64);
     }
 }
 
@@ -77,9 +64,10 @@ void WorkingSet::on_sample(const Event& ev)
         const std::uint64_t stop = std::min(end, (gfn | (kBlockPages - 1)) + 1);
         for (; gfn < stop; ++gfn) {
             const std::size_t i = gfn & (kBlockPages - 1);
-            const std::uint8_t h = b.history[i];
-            const bool accessed = (h & kPending) != 0;
-            b.history[i] = static_cast<std::uint8_t>(((h << 1) | accessed) & ~kPending);
+            const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+            const bool accessed = (b.pending[i / 64] & bit) != 0;
+            b.pending[i / 64] &= ~bit;
+            b.history[i] = static_cast<std::uint8_t>((b.history[i] << 1) | accessed);
             std::uint8_t& age = b.age[i];
             if (accessed)
                 age = 0;

@@ -137,7 +137,8 @@ TEST_CASE("working set: blocks of 64 Ki pages are made where sampled only")
     ws.on_sample(sample(1, 0, (1ull << 20) - 1, 2));  // straddles two blocks
     CHECK(ws.recency((1ull << 20) - 1) == 0u);
     CHECK(ws.summary().sampled_pages == 2);
-    CHECK(ws.bytes() == 2 * 2 * 64 * 1024);  // two blocks, 2 bytes a page
+    // Two blocks, 2 bytes and a bit a page.
+    CHECK(ws.bytes() == 2 * (2 * 64 * 1024 + 64 * 1024 / 8));
 }
 
 TEST_CASE("working set: an ACCESS record across two blocks marks pages in both")
@@ -151,7 +152,30 @@ TEST_CASE("working set: an ACCESS record across two blocks marks pages in both")
     CHECK(ws.recency(kEdge) == std::nullopt);
     CHECK(ws.recency(kEdge + 1) == 0u);
     CHECK(ws.summary().working_set_1 == 3);
-    CHECK(ws.bytes() == 2 * 2 * 64 * 1024);
+    CHECK(ws.bytes() == 2 * (2 * 64 * 1024 + 64 * 1024 / 8));
+}
+
+TEST_CASE("working set: an ACCESS record off a multiple of 64 pages marks exactly its pages")
+{
+    // A slot's base need not be 64-page aligned: the record's bits straddle
+    // two words of the pending bitmap.
+    for (const std::uint64_t first : {100ull, 64ull, 127ull, (1ull << 16) - 64 - 5}) {
+        CAPTURE(first);
+        WorkingSet ws;
+        const std::uint64_t bits = 1ull | 1ull << 27 | 1ull << 28 | 1ull << 63;
+        ws.on_access(access(1, 0, first, bits));
+        ws.on_sample(sample(1, 0, first - 64, 256));
+        for (std::uint64_t gfn = first - 64; gfn < first + 192; ++gfn) {
+            CAPTURE(gfn);
+            const bool accessed = gfn >= first && gfn < first + 64 && (bits >> (gfn - first) & 1);
+            CHECK(ws.recency(gfn) == (accessed ? std::optional<std::uint64_t>(0) : std::nullopt));
+        }
+        // The pass took the marks in: the next one sees nothing new.
+        ws.on_sample(sample(1, 0, first - 64, 256));
+        CHECK(ws.recency(first) == 1u);
+        CHECK(ws.recency(first + 63) == 1u);
+        CHECK(ws.summary().working_set_1 == 0);
+    }
 }
 
 TEST_CASE("working set: the aggregator and the report carry it per VM")
