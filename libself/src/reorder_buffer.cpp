@@ -10,50 +10,24 @@ namespace {
 
 constexpr std::uint64_t kEnd = UINT64_MAX;
 
-// Stands in for a missing run in a merge of fewer than four: never taken,
-// as it only ever ties with later runs' events (ties go to earlier runs).
-constexpr Event kNoEvent = [] {
-    Event ev{};
-    ev.ts_ns = kEnd;
-    return ev;
-}();
-
-// One step of a four-way merge from the front: the smallest head of runs
-// a-d goes to out, its run moves on; ties to the earlier run. Which run
-// wins is a coin toss when lanes interleave finely: a tournament of
-// selects, not of branches the CPU would mispredict (the pairs' winners as
-// named values: GCC 12 makes one nested conditional into branches, 1.5 ns
-// an event slower).
-inline void take_smallest(const Event*& a, const Event*& b, const Event*& c, const Event*& d, Event*& out) noexcept
+// A two-way merge's step from the front: the smaller head of a and b goes
+// to out, ties to a (the earlier run). A compare, a select, a copy.
+inline void take_front(const Event*& a, const Event*& b, Event*& out) noexcept
 {
-    const std::uint64_t ta = a->ts_ns, tb = b->ts_ns, tc = c->ts_ns, td = d->ts_ns;
-    const bool take_a = ta <= tb;
-    const bool take_c = tc <= td;
-    const bool take_ab = (take_a ? ta : tb) <= (take_c ? tc : td);
-    const Event* const ab = take_a ? a : b;
-    const Event* const cd = take_c ? c : d;
-    *out++ = *(take_ab ? ab : cd);
-    a += take_ab & take_a;
-    b += take_ab & !take_a;
-    c += !take_ab & take_c;
-    d += !take_ab & !take_c;
+    const bool take_b = b->ts_ns < a->ts_ns;
+    *out++ = *(take_b ? b : a);
+    a += !take_b;
+    b += take_b;
 }
 
-// The same from the back: the largest last event of runs ending at ea-ed
-// goes before back, its run's end moves down; ties to the later run.
-inline void take_largest(const Event*& ea, const Event*& eb, const Event*& ec, const Event*& ed, Event*& back) noexcept
+// The same from the back: the larger last event of the runs ending at ea
+// and eb goes before back, ties to b (the later run).
+inline void take_back(const Event*& ea, const Event*& eb, Event*& back) noexcept
 {
-    const std::uint64_t la = ea[-1].ts_ns, lb = eb[-1].ts_ns, lc = ec[-1].ts_ns, ld = ed[-1].ts_ns;
-    const bool give_b = lb >= la;
-    const bool give_d = ld >= lc;
-    const bool give_cd = (give_d ? ld : lc) >= (give_b ? lb : la);
-    const Event* const lab = give_b ? eb : ea;
-    const Event* const lcd = give_d ? ed : ec;
-    *--back = (give_cd ? lcd : lab)[-1];
-    ea -= !give_cd & !give_b;
-    eb -= !give_cd & give_b;
-    ec -= give_cd & !give_d;
-    ed -= give_cd & give_d;
+    const bool give_a = ea[-1].ts_ns > eb[-1].ts_ns;
+    *--back = *((give_a ? ea : eb) - 1);
+    ea -= give_a;
+    eb -= !give_a;
 }
 
 }  // namespace
@@ -114,78 +88,59 @@ void ReorderBuffer::sort()
     incoming_.clear();
 }
 
-Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out) noexcept
+Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out)
 {
     std::array<Run, 4> r{};
-    std::size_t nr = 0, total = 0;
-    for (const Run& run : runs) {
+    std::size_t nr = 0;
+    for (const Run& run : runs)
         if (run.begin != run.end)
             r[nr++] = run;
-        total += static_cast<std::size_t>(run.end - run.begin);
+    const auto length = [](const Run& run) { return static_cast<std::size_t>(run.end - run.begin); };
+    // Pairs, then the pairs' results: each event is copied twice, but a
+    // two-way step is a third of a four-way one's instructions (one
+    // compare and select against a tournament of three).
+    switch (nr) {
+    case 0: return out;
+    case 1: return std::copy(r[0].begin, r[0].end, out);
+    case 2: return merge_two(r[0], r[1], out);
+    case 3: {
+        pairs_.resize(length(r[0]) + length(r[1]));
+        Event* const mid = merge_two(r[0], r[1], pairs_.data());
+        return merge_two({pairs_.data(), mid}, r[2], out);
     }
-    // Four runs fill the output from both ends at once: the smallest
-    // events to the front, the largest to the back. Each end is a chain of
-    // loads and selects that waits on itself; two independent chains keep
-    // the CPU twice as busy.
-    Event* const end = out + total;
+    default: {
+        pairs_.resize(length(r[0]) + length(r[1]) + length(r[2]) + length(r[3]));
+        Event* const mid = merge_two(r[0], r[1], pairs_.data());
+        Event* const end = merge_two(r[2], r[3], mid);
+        return merge_two({pairs_.data(), mid}, {mid, end}, out);
+    }
+    }
+}
+
+Event* ReorderBuffer::merge_two(Run x, Run y, Event* out) noexcept
+{
+    const Event* a = x.begin;
+    const Event* b = y.begin;
+    const Event* ea = x.end;
+    const Event* eb = y.end;
+    Event* const end = out + (ea - a) + (eb - b);
     Event* back = end;
-    while (nr > 1) {
-        std::size_t safe = SIZE_MAX;
-        for (std::size_t i = 0; i < nr; ++i)
-            safe = std::min(safe, static_cast<std::size_t>(r[i].end - r[i].begin));
-        if (safe < 16) {
-            // A run is nearly done: a step with bounds checks, until it is.
-            std::size_t best = 0;
-            for (std::size_t i = 1; i < nr; ++i)
-                if (r[i].begin->ts_ns < r[best].begin->ts_ns)
-                    best = i;
-            *out++ = *r[best].begin++;
-            if (r[best].begin == r[best].end) {
-                std::move(r.begin() + static_cast<std::ptrdiff_t>(best) + 1, r.begin() + static_cast<std::ptrdiff_t>(nr),
-                          r.begin() + static_cast<std::ptrdiff_t>(best));
-                --nr;
-            }
-            continue;
+    // Both ends at once: two independent chains of loads and selects keep
+    // the CPU twice as busy. Neither run runs out within `safe` events, and
+    // each end takes at most safe / 2: no bounds checks, and they cannot meet.
+    for (;;) {
+        const auto safe = static_cast<std::size_t>(std::min(ea - a, eb - b));
+        if (safe < 16)
+            break;
+        for (std::size_t n = safe / 2; n > 0; --n) {
+            take_front(a, b, out);
+            take_back(ea, eb, back);
         }
-        // No run runs out within `safe` events: no bounds checks.
-        const Event* a = r[0].begin;
-        const Event* b = r[1].begin;
-        const Event* c = nr > 2 ? r[2].begin : &kNoEvent;
-        const Event* d = nr > 3 ? r[3].begin : &kNoEvent;
-        if (nr == 4) {
-            // Each end takes at most safe / 2 of a run: they cannot meet.
-            // Ties: the front takes the earlier run's event, the back the
-            // later run's, as a stable merge would place them.
-            const Event* ea = r[0].end;
-            const Event* eb = r[1].end;
-            const Event* ec = r[2].end;
-            const Event* ed = r[3].end;
-            for (std::size_t n = safe / 2; n > 0; --n) {
-                take_smallest(a, b, c, d, out);
-                take_largest(ea, eb, ec, ed, back);
-            }
-            r[0].end = ea;
-            r[1].end = eb;
-            r[2].end = ec;
-            r[3].end = ed;
-        } else {
-            for (; safe > 0; --safe)
-                take_smallest(a, b, c, d, out);
-        }
-        r[0].begin = a;
-        r[1].begin = b;
-        if (nr > 2)
-            r[2].begin = c;
-        if (nr > 3)
-            r[3].begin = d;
-        std::size_t left = 0;
-        for (std::size_t i = 0; i < nr; ++i)
-            if (r[i].begin != r[i].end)
-                r[left++] = r[i];
-        nr = left;
     }
-    if (nr == 1)
-        std::copy(r[0].begin, r[0].end, out);
+    while (a != ea && b != eb)
+        take_front(a, b, out);
+    out = std::copy(a, ea, out);
+    std::copy(b, eb, out);
     return end;
 }
 

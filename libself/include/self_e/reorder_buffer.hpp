@@ -8,13 +8,13 @@
 // would have had to wait longer than the window to be published.
 //
 // Events arrive in `incoming_`; sorting merges its runs (stable, so equal
-// timestamps keep the lane's order), up to four at a time, straight onto
-// the end of `sorted_`, which the caller's fn reads in place: each event is
-// copied in once, merged out once, and moved at most once more when the
-// buffer drops what went out. A drain's lanes are a few runs and
-// take one merge. What was held before them is older: only the part of it
-// newer than the oldest incoming event (usually none) is taken back out to
-// merge with them.
+// timestamps keep the lane's order), up to four at a time, as two pairs
+// and then the pairs' results, onto the end of `sorted_`, which the
+// caller's fn reads in place: each event is copied in once, merged out
+// twice, and moved at most once more when the buffer drops what went out.
+// A drain's lanes are a few runs and take one merge. What was held before
+// them is older: only the part of it newer than the oldest incoming event
+// (usually none) is taken back out to merge with them.
 //
 // An event older than one already handed out is late: it is still handed
 // out, next, and counted; the caller decides what that means for its state.
@@ -93,7 +93,8 @@ private:
     void sort();
     // Merges up to four runs (ties: the earlier run first) to out; returns
     // the end of what it wrote.
-    static Event* merge(std::span<const Run> runs, Event* out) noexcept;
+    Event* merge(std::span<const Run> runs, Event* out);
+    static Event* merge_two(Run x, Run y, Event* out) noexcept;
 
     template <typename Fn>
     void release(Fn& fn, std::uint64_t limit)
@@ -132,6 +133,7 @@ private:
     Events sorted_;                        // [head_, end) held, in ts order
     std::size_t head_ = 0;
     Events scratch_;          // for merging, kept to save allocations
+    Events pairs_;            // merge()'s pairs of runs, likewise
     std::vector<Run> runs_;   // sort()'s, kept likewise
     std::uint64_t newest_ = 0;
     std::uint64_t released_until_ = 0;
