@@ -86,6 +86,7 @@ void ReorderBuffer::sort()
     sorted_.resize(at + total);
     merge(runs_, sorted_.data() + at);
     incoming_.clear();
+    last_pushed_ = 0;
 }
 
 Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out)

@@ -93,8 +93,8 @@ TEST_CASE("only events older than newest - window are released; late ones are co
 {
     ReorderBuffer buffer(100, 1000);
     for (std::uint64_t ts : {100, 150, 260})
-        buffer.push(at(ts, 0));
-    buffer.push(at(120, 1));
+        CHECK_FALSE(buffer.push(at(ts, 0)));
+    CHECK_FALSE(buffer.push(at(120, 1)));  // older than 260, but nothing went out yet
     std::vector<std::uint64_t> out;
     buffer.release_ready([&](std::span<const Event> events) {
         for (const Event& ev : events)
@@ -103,14 +103,15 @@ TEST_CASE("only events older than newest - window are released; late ones are co
     CHECK(out == std::vector<std::uint64_t>{100, 120, 150});
     CHECK(buffer.pending() == 1);
     CHECK(buffer.released_until() == 150);
-    buffer.push(at(140, 2));
+    CHECK(buffer.push(at(140, 2)));  // older than 150, handed out already
+    CHECK_FALSE(buffer.push(at(150, 2)));  // as old as it: not late
     CHECK(buffer.late() == 1);
     out.clear();
     buffer.release_ready([&](std::span<const Event> events) {
         for (const Event& ev : events)
             out.push_back(ev.ts_ns);
     });
-    CHECK(out == std::vector<std::uint64_t>{140});
+    CHECK(out == std::vector<std::uint64_t>{140, 150});
 }
 
 TEST_CASE("past max_pending the oldest go out early", "[reorder]")

@@ -103,9 +103,8 @@ public:
     // for every event a consumer drains.
     void push(const Event& ev)
     {
-        if (ev.ts_ns < reorder_.released_until()) [[unlikely]]
+        if (reorder_.push(ev)) [[unlikely]]
             note_late(ev);
-        reorder_.push(ev);
         if (++since_release_ >= kReleaseEvery) [[unlikely]]
             release();
     }

@@ -38,15 +38,20 @@ public:
     // oldest go out early (and a later event may then be late).
     ReorderBuffer(std::uint64_t window_ns, std::size_t max_pending);
 
-    void push(const Event& ev)
+    // Returns whether ev is late (older than one handed out already).
+    bool push(const Event& ev)
     {
-        if (!incoming_.empty() && ev.ts_ns < incoming_.back().ts_ns)
+        const std::uint64_t ts = ev.ts_ns;
+        if (ts < last_pushed_) [[unlikely]]
             run_starts_.push_back(incoming_.size());
-        if (ev.ts_ns < released_until_)
-            ++late_;
-        if (ev.ts_ns > newest_)
-            newest_ = ev.ts_ns;
+        last_pushed_ = ts;
+        newest_ = std::max(newest_, ts);
         incoming_.push_back(ev);
+        if (ts < released_until_) [[unlikely]] {
+            ++late_;
+            return true;
+        }
+        return false;
     }
 
     // fn(std::span<const Event>) with the events older than newest - window
@@ -130,6 +135,7 @@ private:
     using Events = std::vector<Event, DefaultInitAllocator<Event>>;
     Events incoming_;                      // pushed since the last sort(), in runs
     std::vector<std::size_t> run_starts_;  // where a run of incoming_ other than the first starts
+    std::uint64_t last_pushed_ = 0;        // ts of incoming_'s last event; 0 when it is empty
     Events sorted_;                        // [head_, end) held, in ts order
     std::size_t head_ = 0;
     Events scratch_;          // for merging, kept to save allocations
