@@ -85,7 +85,7 @@ void Aggregator::apply(std::span<const Event> events)
     for (std::size_t i = 0; i < n; ++i) {
         if (i + kAhead < n)
             prefetch(events[i + kAhead]);
-        apply(events[i]);
+        apply_one(events[i]);
     }
 }
 
@@ -100,16 +100,18 @@ void Aggregator::prefetch(const Event& ev) const noexcept
     case SELF_E_EV_COW_BREAK:
     case SELF_E_EV_UNMERGE:
     case SELF_E_EV_KSM_MIGRATE:
-    case SELF_E_EV_KSM_ZERO:
-        vm.prefetch_word(ev.gfn);
-        vm.prefetch_shared(ev.gfn);
-        return;
-    case SELF_E_EV_ACCESS: vm.prefetch_word(ev.gfn); return;
+    case SELF_E_EV_KSM_ZERO: vm.prefetch_page(ev.gfn, true); return;
+    case SELF_E_EV_ACCESS: vm.prefetch_page(ev.gfn, false); return;
     default: return;
     }
 }
 
 void Aggregator::apply(const Event& ev)
+{
+    apply_one(ev);
+}
+
+void Aggregator::apply_one(const Event& ev)
 {
     // One switch, page events first: this runs for every event.
     VmPages* vm = nullptr;

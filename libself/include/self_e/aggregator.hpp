@@ -174,7 +174,7 @@ private:
     VmPages* vm_for_new_event(const Event& ev);
     // An event older than one applied already: its VM is inexact.
     void note_late(const Event& ev) noexcept;
-    void prefetch(const Event& ev) const noexcept;
+    [[gnu::always_inline]] inline void prefetch(const Event& ev) const noexcept;
     VmPages& create_vm(std::uint16_t vm_id, std::uint32_t pid);
     void destroy_vm(std::uint16_t vm_id);
     void make_inexact(VmPages& vm) noexcept;
@@ -182,10 +182,14 @@ private:
     void on_memslot(VmPages& vm, const Event& ev);
     void on_lost(const Event& ev);
     void on_access_bit(VmPages& vm, std::uint64_t gfn);
-    void on_fault(VmPages& vm, const Event& ev);
-    void on_access(VmPages& vm, const Event& ev);
-    void on_merge(VmPages& vm, const Event& ev, bool zero);
-    void on_leave(VmPages& vm, const Event& ev);
+    // The event dispatch and the handlers of nearly every event, inlined
+    // into the apply loop: calls cost them 20 instructions an event, a
+    // tenth of the work (callgrind).
+    [[gnu::always_inline]] inline void apply_one(const Event& ev);
+    [[gnu::always_inline]] inline void on_fault(VmPages& vm, const Event& ev);
+    [[gnu::always_inline]] inline void on_access(VmPages& vm, const Event& ev);
+    [[gnu::always_inline]] inline void on_merge(VmPages& vm, const Event& ev, bool zero);
+    [[gnu::always_inline]] inline void on_leave(VmPages& vm, const Event& ev);
     void on_unmap(VmPages& vm, const Event& ev);
     void on_migrate(VmPages& vm, const Event& ev);
     void on_ksm_free(VmPages& vm, const Event& ev);

@@ -105,16 +105,23 @@ public:
             return cache_.words + (gfn - cache_.base_gfn);
         return find_word(gfn);
     }
-    // Starts loading gfn's word into the cache.
-    void prefetch_word(std::uint64_t gfn) const noexcept
+    // Starts loading gfn's word into the cache and, with shared, where its
+    // shared-page record is or would be (when its region has records). One
+    // slot lookup for both: the aggregator's look-ahead runs for every event.
+    void prefetch_page(std::uint64_t gfn, bool shared) const noexcept
     {
-        if (gfn - cache_.base_gfn < cache_.npages) {
-            prefetch_for_write(cache_.words + (gfn - cache_.base_gfn));
+        const std::uint64_t index = gfn - cache_.base_gfn;
+        if (index < cache_.npages) [[likely]] {
+            prefetch_for_write(cache_.words + index);
+            if (shared)
+                cache_.shared->prefetch(index);
             return;
         }
         for (const Slot& s : slots_) {
             if (gfn - s.info.base_gfn < s.info.npages) {
                 prefetch_for_write(&s.words[gfn - s.info.base_gfn]);
+                if (shared)
+                    s.shared.prefetch(gfn - s.info.base_gfn);
                 return;
             }
         }
@@ -187,21 +194,6 @@ public:
     {
         if (gfn - cache_.base_gfn < cache_.npages || find_word(gfn))
             cache_.shared->erase(gfn - cache_.base_gfn);
-    }
-    // Starts loading where gfn's shared-page record is or would be, when its
-    // region has records.
-    void prefetch_shared(std::uint64_t gfn) const noexcept
-    {
-        if (gfn - cache_.base_gfn < cache_.npages) {
-            cache_.shared->prefetch(gfn - cache_.base_gfn);
-            return;
-        }
-        for (const Slot& s : slots_) {
-            if (gfn - s.info.base_gfn < s.info.npages) {
-                s.shared.prefetch(gfn - s.info.base_gfn);
-                return;
-            }
-        }
     }
     // fn(gfn, const SharedPage&) for every shared page, slot after slot.
     template <typename Fn>
