@@ -32,7 +32,7 @@ PageWord* word_in_slots(VmPages& vm, std::uint64_t gfn) noexcept
 }  // namespace
 
 Aggregator::Aggregator(AggregatorOptions options)
-    : options_(options), reorder_(options.reorder_window_ns, options.max_pending), destroyed_(kVmIds)
+    : options_(options), reorder_(options.reorder_window_ns, options.max_pending), vms_(kVmIds), destroyed_(kVmIds)
 {
 }
 
@@ -91,7 +91,7 @@ void Aggregator::apply(std::span<const Event> events)
 
 void Aggregator::prefetch(const Event& ev) const noexcept
 {
-    if (ev.vm_id >= vms_.size() || !vms_[ev.vm_id])
+    if (!vms_[ev.vm_id])
         return;
     const VmPages& vm = *vms_[ev.vm_id];
     switch (ev.type) {
@@ -187,9 +187,8 @@ VmPages* Aggregator::vm_for_new_event(const Event& ev)
 
 VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
 {
-    if (vms_.size() <= vm_id)
-        vms_.resize(std::size_t{vm_id} + 1);
     vms_[vm_id] = std::make_unique<VmPages>(vm_id, pid);
+    vm_end_ = std::max(vm_end_, std::size_t{vm_id} + 1);
     destroyed_[vm_id] = false;
     return *vms_[vm_id];
 }
@@ -197,8 +196,7 @@ VmPages& Aggregator::create_vm(std::uint16_t vm_id, std::uint32_t pid)
 void Aggregator::destroy_vm(std::uint16_t vm_id)
 {
     destroyed_[vm_id] = true;
-    if (vm_id < vms_.size())
-        vms_[vm_id].reset();
+    vms_[vm_id].reset();
 }
 
 void Aggregator::make_inexact(VmPages& vm) noexcept
@@ -209,7 +207,7 @@ void Aggregator::make_inexact(VmPages& vm) noexcept
 std::vector<std::uint16_t> Aggregator::vm_ids() const
 {
     std::vector<std::uint16_t> ids;
-    for (std::size_t i = 0; i < vms_.size(); ++i)
+    for (std::size_t i = 0; i < vm_end_; ++i)
         if (vms_[i])
             ids.push_back(static_cast<std::uint16_t>(i));
     return ids;
@@ -218,7 +216,7 @@ std::vector<std::uint16_t> Aggregator::vm_ids() const
 KsmPages Aggregator::ksm_pages() const
 {
     KsmPages pages;
-    for (const auto& v : vms_) {
+    for (const auto& v : vm_slots()) {
         if (!v)
             continue;
         v->for_each_shared([&](std::uint64_t, const SharedPage& page) {
@@ -232,7 +230,7 @@ KsmPages Aggregator::ksm_pages() const
 std::size_t Aggregator::bytes() const noexcept
 {
     std::size_t b = reorder_.pending() * sizeof(Event);
-    for (const auto& v : vms_)
+    for (const auto& v : vm_slots())
         if (v)
             b += v->bytes();
     return b;
@@ -250,9 +248,8 @@ void Aggregator::seed_vm(std::uint16_t vm_id, std::uint32_t pid, std::span<const
         fresh->add_slot(slot);  // throws before anything changed
     if (const VmPages* old = find_vm(vm_id))
         fresh->counters = old->counters;
-    if (vms_.size() <= vm_id)
-        vms_.resize(std::size_t{vm_id} + 1);
     vms_[vm_id] = std::move(fresh);
+    vm_end_ = std::max(vm_end_, std::size_t{vm_id} + 1);
     destroyed_[vm_id] = false;
 }
 
@@ -320,7 +317,7 @@ void Aggregator::on_memslot(VmPages& vm, const Event& ev)
 void Aggregator::on_lost(const Event& ev)
 {
     if (ev.vm_id == 0) {  // a ring of every VM: any of them may have lost events
-        for (const auto& v : vms_) {
+        for (const auto& v : vm_slots()) {
             if (v) {
                 v->counters.lost_events += ev.arg;
                 make_inexact(*v);
