@@ -802,10 +802,13 @@ Figures run(const Stream& stream)
                t_naive / t_apply, t_naive / t_drained, t_floor / t_apply, floor_sum % 1000);
     fmt::print("a report at the end (builds the KSM pages): {:.1f} ms\n", t_report * 1e3);
     const auto per_page = [&](std::size_t b) { return double(b) / double(guest_pages); };
+    const std::size_t fixed_bytes = bytes - word_bytes - working_set_bytes - shared_bytes;
     fmt::print("memory: {:.2f} bytes per guest page ({:.1f} MiB): page states {:.2f}, working set {:.2f}, "
-               "shared-page records {:.2f} ({} shared pages), KSM pages of the report {:.2f} ({} KSM pages)\n",
+               "shared-page records {:.2f} ({} shared pages), fixed {:.2f} ({} KiB: the VM table), "
+               "KSM pages of the report {:.2f} ({} KSM pages)\n",
                per_page(bytes), double(bytes) / (1 << 20), per_page(word_bytes), per_page(working_set_bytes),
-               per_page(shared_bytes), ours[2] + ours[3], per_page(ksm_bytes), ordered_report.ksm_pages);
+               per_page(shared_bytes), ours[2] + ours[3], per_page(fixed_bytes), fixed_bytes >> 10,
+               per_page(ksm_bytes), ordered_report.ksm_pages);
     return {n / t_drained, agree};
 }
 

@@ -229,7 +229,7 @@ KsmPages Aggregator::ksm_pages() const
 
 std::size_t Aggregator::bytes() const noexcept
 {
-    std::size_t b = reorder_.pending() * sizeof(Event);
+    std::size_t b = reorder_.pending() * sizeof(Event) + vms_.size() * sizeof(vms_[0]) + destroyed_.size() / 8;
     for (const auto& v : vm_slots())
         if (v)
             b += v->bytes();
