@@ -78,9 +78,12 @@ public:
     {
         if (present_.empty() || !(present_[index / 64] & bit(index)))
             return false;
-        present_[index / 64] &= ~bit(index);
+        std::uint64_t& word = present_[index / 64];
+        word &= ~bit(index);
         --size_;
-        if (region_empty(index >> kRegionShift)) {
+        // Shared pages come in runs: most leaves find a neighbour still in
+        // their own word and need not look at the region's other three.
+        if (word == 0 && region_empty(index >> kRegionShift)) {
             std::uint32_t& chunk = chunk_of_[index >> kRegionShift];
             free_chunks_.push_back(chunk);  // reserved: cannot throw
             chunk = kNoChunk;
