@@ -155,7 +155,7 @@ download() {
 }
 
 fetch_kernel() {
-	local series=$1 rel=() meta ver image kv headers common kbuild pahole dir tmp f m
+	local series=$1 rel=() meta ver image kv headers common kbuild kbuild_min kbuild_ver pahole dir tmp f m
 	case $series in
 	6.1) ;;
 	6.12) rel=(-o APT::Default-Release=bookworm-backports) ;;
@@ -174,17 +174,24 @@ fetch_kernel() {
 	APT+=("${rel[@]}")
 	headers=linux-headers-$kv
 	common=$(dep "$headers=$ver" '^linux-headers-.*-common$' | cut -d' ' -f1)
-	kbuild=$(dep "$headers=$ver" '^linux-kbuild-' | cut -d' ' -f1)
+	read -r kbuild kbuild_min < <(dep "$headers=$ver" '^linux-kbuild-') || true
 	[ -n "$common" ] && [ -n "$kbuild" ] || die "cannot read the dependencies of $headers=$ver"
+	# The headers want kbuild ">=" their version, not "=": Debian rebuilds
+	# kbuild alone at times (6.1.192-2's headers met kbuild 6.1.192-3 only),
+	# so take the version apt would install, and check that it is enough.
+	kbuild_ver=$(candidate "$kbuild")
+	[ -n "$kbuild_ver" ] || die "apt knows no $kbuild"
+	[ -z "$kbuild_min" ] || dpkg --compare-versions "$kbuild_ver" ge "$kbuild_min" ||
+		die "$headers=$ver needs $kbuild >= $kbuild_min; apt has $kbuild_ver"
 	# 6.12's kbuild runs pahole for module BTF (its headers ship a BTF vmlinux).
-	pahole=$(dep "$kbuild=$ver" '^pahole$' | cut -d' ' -f1)
+	pahole=$(dep "$kbuild=$kbuild_ver" '^pahole$' | cut -d' ' -f1)
 
 	[ -z "$pahole" ] || pahole="pahole=$(candidate pahole)"
 	APT=("${APT_BASE[@]}")
 
 	dir=$CACHE/kernel-${kv}_$ver
 	if [ ! -e "$dir/.complete" ]; then
-		download "$image=$ver" "$headers=$ver" "$common=$ver" "$kbuild=$ver" ${pahole:+"$pahole"}
+		download "$image=$ver" "$headers=$ver" "$common=$ver" "$kbuild=$kbuild_ver" ${pahole:+"$pahole"}
 		local debs=("${DEBS[@]}")
 		log "extracting $kv ($ver)"
 		rm -rf "$dir"
