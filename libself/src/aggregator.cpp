@@ -46,9 +46,16 @@ void Aggregator::note_late(const Event& ev) noexcept
     }
 }
 
+void Aggregator::after_push(const Event& ev, unsigned pushed)
+{
+    if (pushed & ReorderBuffer::kLate)
+        note_late(ev);
+    if (pushed & ReorderBuffer::kBatchFull)
+        release();
+}
+
 void Aggregator::release()
 {
-    since_release_ = 0;
     reorder_.release_ready([this](std::span<const Event> events) { apply(events); });
 }
 
@@ -57,13 +64,11 @@ void Aggregator::release_by_clock(std::uint64_t now_ns)
     const std::uint64_t window = options_.reorder_window_ns;
     if (now_ns <= window)
         return;
-    since_release_ = 0;
     reorder_.release_until([this](std::span<const Event> events) { apply(events); }, now_ns - window);
 }
 
 void Aggregator::flush()
 {
-    since_release_ = 0;
     reorder_.release_all([this](std::span<const Event> events) { apply(events); });
 }
 

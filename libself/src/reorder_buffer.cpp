@@ -11,12 +11,13 @@ namespace {
 constexpr std::uint64_t kEnd = UINT64_MAX;
 
 // A two-way merge's step from the front: the smaller head of a and b goes
-// to out, ties to a (the earlier run). A compare, a select, a copy.
+// to out, ties to a (the earlier run). A compare, a select, a copy; the
+// compare's result is kept as a number, or GCC computes it three times.
 inline void take_front(const Event*& a, const Event*& b, Event*& out) noexcept
 {
-    const bool take_b = b->ts_ns < a->ts_ns;
+    const std::size_t take_b = b->ts_ns < a->ts_ns;
     *out++ = *(take_b ? b : a);
-    a += !take_b;
+    a += 1 - take_b;
     b += take_b;
 }
 
@@ -24,22 +25,22 @@ inline void take_front(const Event*& a, const Event*& b, Event*& out) noexcept
 // and eb goes before back, ties to b (the later run).
 inline void take_back(const Event*& ea, const Event*& eb, Event*& back) noexcept
 {
-    const bool give_a = ea[-1].ts_ns > eb[-1].ts_ns;
+    const std::size_t give_a = ea[-1].ts_ns > eb[-1].ts_ns;
     *--back = *((give_a ? ea : eb) - 1);
     ea -= give_a;
-    eb -= !give_a;
+    eb -= 1 - give_a;
 }
 
 }  // namespace
 
 ReorderBuffer::ReorderBuffer(std::uint64_t window_ns, std::size_t max_pending)
-    : window_ns_(window_ns), max_pending_(max_pending)
+    : window_ns_(window_ns), max_pending_(max_pending), incoming_(kBatch)
 {
 }
 
 void ReorderBuffer::sort()
 {
-    if (incoming_.empty())
+    if (in_size_ == 0)
         return;
     runs_.clear();
     std::size_t begin = 0;
@@ -47,8 +48,10 @@ void ReorderBuffer::sort()
         runs_.push_back({incoming_.data() + begin, incoming_.data() + start});
         begin = start;
     }
-    runs_.push_back({incoming_.data() + begin, incoming_.data() + incoming_.size()});
+    runs_.push_back({incoming_.data() + begin, incoming_.data() + in_size_});
     run_starts_.clear();
+    for (const Run& r : runs_)
+        newest_ = std::max<std::uint64_t>(newest_, r.end[-1].ts_ns);
 
     // Held events newer than the oldest that came in merge with them, as
     // the first run (they came first: ties go to them).
@@ -62,7 +65,7 @@ void ReorderBuffer::sort()
     // More runs than one merge takes (many lanes, or many drains between
     // releases): merge them four at a time, buffer to buffer, until they fit.
     while (runs_.size() > max_runs) {
-        scratch_.resize(incoming_.size());
+        scratch_.resize(kBatch);
         Event* out = scratch_.data();
         std::size_t merged = 0;
         for (std::size_t i = 0; i < runs_.size(); i += 4) {
@@ -85,7 +88,7 @@ void ReorderBuffer::sort()
     const std::size_t at = sorted_.size();
     sorted_.resize(at + total);
     merge(runs_, sorted_.data() + at);
-    incoming_.clear();
+    in_size_ = 0;
     last_pushed_ = 0;
 }
 

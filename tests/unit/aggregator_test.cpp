@@ -617,6 +617,27 @@ TEST_CASE("release() applies what is older than the reorder window; later ones w
     CHECK(state(agg, 1, 2) == PageState::untouched);
 }
 
+TEST_CASE("push() applies what is old enough after a batch, without release()",
+          "[aggregator][order]")
+{
+    // A consumer that never calls release() still has its events applied,
+    // and held ones bounded, one batch at a time.
+    AggregatorOptions options;
+    options.reorder_window_ns = 10 * kMs;
+    Aggregator agg(options);
+    const std::size_t n = ReorderBuffer::kBatch;
+    add_vms(agg, {1}, n);
+    for (std::size_t i = 0; i < n; ++i)
+        agg.push(fault(1, (i + 1) * kMs / 100, i, 0x1000 + i));  // 10 µs apart
+    // Newest at n * 10 µs: the events up to 10 ms before it, all but the
+    // last 1000, are applied.
+    CHECK(agg.pending() == 1000);
+    CHECK(state(agg, 1, 0) == PageState::private_page);
+    CHECK(state(agg, 1, n - 1001) == PageState::private_page);
+    CHECK(state(agg, 1, n - 1000) == PageState::untouched);
+    CHECK(state(agg, 1, n - 1) == PageState::untouched);
+}
+
 TEST_CASE("LOST makes the VM inexact until it is seeded again", "[aggregator][exact]")
 {
     Aggregator agg;

@@ -93,8 +93,8 @@ TEST_CASE("only events older than newest - window are released; late ones are co
 {
     ReorderBuffer buffer(100, 1000);
     for (std::uint64_t ts : {100, 150, 260})
-        CHECK_FALSE(buffer.push(at(ts, 0)));
-    CHECK_FALSE(buffer.push(at(120, 1)));  // older than 260, but nothing went out yet
+        CHECK(buffer.push(at(ts, 0)) == 0);
+    CHECK(buffer.push(at(120, 1)) == 0);  // older than 260, but nothing went out yet
     std::vector<std::uint64_t> out;
     buffer.release_ready([&](std::span<const Event> events) {
         for (const Event& ev : events)
@@ -103,8 +103,8 @@ TEST_CASE("only events older than newest - window are released; late ones are co
     CHECK(out == std::vector<std::uint64_t>{100, 120, 150});
     CHECK(buffer.pending() == 1);
     CHECK(buffer.released_until() == 150);
-    CHECK(buffer.push(at(140, 2)));  // older than 150, handed out already
-    CHECK_FALSE(buffer.push(at(150, 2)));  // as old as it: not late
+    CHECK(buffer.push(at(140, 2)) == ReorderBuffer::kLate);  // older than 150, handed out already
+    CHECK(buffer.push(at(150, 2)) == 0);                     // as old as it: not late
     CHECK(buffer.late() == 1);
     out.clear();
     buffer.release_ready([&](std::span<const Event> events) {
@@ -229,4 +229,35 @@ TEST_CASE("four long runs, merged from both ends at once, come out as a stable s
             expected.emplace_back(ev.ts_ns, ev.vcpu);
         REQUIRE(release_all(buffer) == expected);
     }
+}
+
+TEST_CASE("a full batch is sorted in as it comes, and push says so", "[reorder]")
+{
+    // Two lanes, the batch's end in the middle of the second: the rest of
+    // that lane's run, pushed after the sort, still merges with what is held.
+    ReorderBuffer buffer(1'000'000, 1u << 20);
+    std::vector<Event> pushed;
+    const std::size_t first_lane = ReorderBuffer::kBatch / 2;
+    const std::size_t total = ReorderBuffer::kBatch + 100;
+    std::size_t full_at = 0;
+    for (std::size_t i = 0; i < total; ++i) {
+        const bool lane0 = i < first_lane;
+        const std::uint64_t ts = lane0 ? 2 * i : 2 * (i - first_lane) + 1;
+        Event ev = at(ts, static_cast<std::uint16_t>(i));
+        const unsigned said = buffer.push(ev);
+        CHECK((said & ReorderBuffer::kLate) == 0);
+        if (said & ReorderBuffer::kBatchFull) {
+            CHECK(full_at == 0);
+            full_at = i + 1;
+        }
+        pushed.push_back(ev);
+    }
+    CHECK(full_at == ReorderBuffer::kBatch);
+    CHECK(buffer.pending() == total);
+    std::vector<std::pair<std::uint64_t, std::uint16_t>> expected;
+    std::stable_sort(pushed.begin(), pushed.end(),
+                     [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+    for (const Event& ev : pushed)
+        expected.emplace_back(ev.ts_ns, ev.vcpu);
+    CHECK(release_all(buffer) == expected);
 }

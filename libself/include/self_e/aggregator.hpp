@@ -103,13 +103,11 @@ public:
     // for every event a consumer drains.
     void push(const Event& ev)
     {
-        if (reorder_.push(ev)) [[unlikely]]
-            note_late(ev);
-        if (++since_release_ >= kReleaseEvery) [[unlikely]]
-            release();
+        if (const unsigned pushed = reorder_.push(ev)) [[unlikely]]
+            after_push(ev, pushed);
     }
     // Applies what push() holds that is old enough: call after each drain.
-    // push() also calls it every kReleaseEvery events to bound the work.
+    // push() also calls it every ReorderBuffer::kBatch events to bound the work.
     void release();
     // Applies what is held that is older than now_ns minus the reorder
     // window, now_ns read from the events' clock (CLOCK_MONOTONIC). For a
@@ -155,8 +153,6 @@ public:
     // table of VMs by id (520 KiB however many VMs there are).
     std::size_t bytes() const noexcept;
 
-    static constexpr std::size_t kReleaseEvery = 4096;
-
 private:
     VmPages* find_vm(std::uint16_t vm_id) noexcept { return vms_[vm_id].get(); }
     // The ids that may have a table, for loops over the VMs.
@@ -172,6 +168,8 @@ private:
         return vm_for_new_event(ev);
     }
     VmPages* vm_for_new_event(const Event& ev);
+    // push()'s rare cases: a late event, a full batch.
+    void after_push(const Event& ev, unsigned pushed);
     // An event older than one applied already: its VM is inexact.
     void note_late(const Event& ev) noexcept;
     [[gnu::always_inline]] inline void prefetch(const Event& ev) const noexcept;
@@ -196,7 +194,6 @@ private:
 
     AggregatorOptions options_;
     ReorderBuffer reorder_;
-    std::size_t since_release_ = 0;
     // By VM id, one for every id: any u16 indexes it without a bounds
     // check (two per event, 5 % of the work).
     std::vector<std::unique_ptr<VmPages>> vms_;

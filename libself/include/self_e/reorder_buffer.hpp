@@ -38,20 +38,33 @@ public:
     // oldest go out early (and a later event may then be late).
     ReorderBuffer(std::uint64_t window_ns, std::size_t max_pending);
 
-    // Returns whether ev is late (older than one handed out already).
-    bool push(const Event& ev)
+    // What push() says of the event it took (a bit mask; 0 is the usual).
+    enum Pushed : unsigned {
+        kLate = 1u << 0,       // older than one handed out already
+        kBatchFull = 1u << 1,  // kBatch events came in since the last release: release now
+    };
+    // Events taken between sorts: a drain's worth, cache-sized.
+    static constexpr std::size_t kBatch = 4096;
+
+    // Takes ev: a copy, a run check and a late check; what it costs every
+    // drained event. The newest timestamp is found when the runs are sorted.
+    unsigned push(const Event& ev)
     {
         const std::uint64_t ts = ev.ts_ns;
         if (ts < last_pushed_) [[unlikely]]
-            run_starts_.push_back(incoming_.size());
+            run_starts_.push_back(in_size_);
         last_pushed_ = ts;
-        newest_ = std::max(newest_, ts);
-        incoming_.push_back(ev);
+        incoming_[in_size_] = ev;
+        unsigned pushed = 0;
         if (ts < released_until_) [[unlikely]] {
             ++late_;
-            return true;
+            pushed = kLate;
         }
-        return false;
+        if (++in_size_ == kBatch) [[unlikely]] {
+            sort();
+            pushed |= kBatchFull;
+        }
+        return pushed;
     }
 
     // fn(std::span<const Event>) with the events older than newest - window
@@ -60,6 +73,7 @@ public:
     template <typename Fn>
     void release_ready(Fn&& fn)
     {
+        sort();  // finds newest_
         const std::uint64_t limit = newest_ > window_ns_ ? newest_ - window_ns_ : 0;
         release(fn, limit);
     }
@@ -80,7 +94,7 @@ public:
         release(fn, ts_ns);
     }
 
-    std::size_t pending() const noexcept { return sorted_.size() - head_ + incoming_.size(); }
+    std::size_t pending() const noexcept { return sorted_.size() - head_ + in_size_; }
     std::uint64_t window_ns() const noexcept { return window_ns_; }
     // Events pushed older than one already handed out.
     std::uint64_t late() const noexcept { return late_; }
@@ -94,7 +108,7 @@ private:
         const Event* end;
     };
 
-    // Moves what came in, merged, onto the end of sorted_.
+    // Moves what came in, merged, onto the end of sorted_, and finds newest_.
     void sort();
     // Merges up to four runs (ties: the earlier run first) to out; returns
     // the end of what it wrote.
@@ -133,7 +147,8 @@ private:
     std::size_t max_pending_;
     // Sized before they are written: not zeroed first.
     using Events = std::vector<Event, DefaultInitAllocator<Event>>;
-    Events incoming_;                      // pushed since the last sort(), in runs
+    Events incoming_;                      // [0, in_size_) pushed since the last sort(), in runs; kBatch long
+    std::size_t in_size_ = 0;
     std::vector<std::size_t> run_starts_;  // where a run of incoming_ other than the first starts
     std::uint64_t last_pushed_ = 0;        // ts of incoming_'s last event; 0 when it is empty
     Events sorted_;                        // [head_, end) held, in ts order
@@ -141,7 +156,7 @@ private:
     Events scratch_;          // for merging, kept to save allocations
     Events pairs_;            // merge()'s pairs of runs, likewise
     std::vector<Run> runs_;   // sort()'s, kept likewise
-    std::uint64_t newest_ = 0;
+    std::uint64_t newest_ = 0;  // the newest ts sorted in
     std::uint64_t released_until_ = 0;
     std::uint64_t late_ = 0;
 };
