@@ -85,30 +85,34 @@ void Aggregator::apply(std::span<const Event> events)
     // The first few have had nobody to load them ahead: load them at once,
     // so that their misses overlap instead of coming one after another (a
     // consumer applies a batch per drain, hundreds of events).
-    for (std::size_t i = 0; i < std::min(n, kAhead); ++i)
+    const std::size_t ahead = std::min(n, kAhead);
+    for (std::size_t i = 0; i < ahead; ++i)
         prefetch(events[i]);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (i + kAhead < n)
-            prefetch(events[i + kAhead]);
+    // Two loops: the last kAhead have nothing ahead to load.
+    std::size_t i = 0;
+    for (; i < n - ahead; ++i) {
+        prefetch(events[i + kAhead]);
         apply_one(events[i]);
     }
+    for (; i < n; ++i)
+        apply_one(events[i]);
 }
 
 void Aggregator::prefetch(const Event& ev) const noexcept
 {
-    if (!vms_[ev.vm_id])
+    // The types that touch one page, as a mask: a shift and a test, where
+    // the switch it replaces took 7 instructions an event (callgrind).
+    constexpr std::uint64_t kPageEvents =
+        SELF_E_EVENT_MASK(SELF_E_EV_FAULT) | SELF_E_EVENT_MASK(SELF_E_EV_ACCESS) |
+        SELF_E_EVENT_MASK(SELF_E_EV_KSM_MERGE) | SELF_E_EVENT_MASK(SELF_E_EV_KSM_ZERO) |
+        SELF_E_EVENT_MASK(SELF_E_EV_COW_BREAK) | SELF_E_EVENT_MASK(SELF_E_EV_UNMERGE) |
+        SELF_E_EVENT_MASK(SELF_E_EV_KSM_MIGRATE);
+    static_assert(SELF_E_EV_MAX <= 64);
+    // Unchecked: a bad type could at worst load a line for nothing.
+    if (!((kPageEvents >> (ev.type & 63)) & 1))
         return;
-    const VmPages& vm = *vms_[ev.vm_id];
-    switch (ev.type) {
-    case SELF_E_EV_FAULT:
-    case SELF_E_EV_KSM_MERGE:
-    case SELF_E_EV_COW_BREAK:
-    case SELF_E_EV_UNMERGE:
-    case SELF_E_EV_KSM_MIGRATE:
-    case SELF_E_EV_KSM_ZERO: vm.prefetch_page(ev.gfn, true); return;
-    case SELF_E_EV_ACCESS: vm.prefetch_page(ev.gfn, false); return;
-    default: return;
-    }
+    if (const VmPages* vm = vms_[ev.vm_id].get())
+        vm->prefetch_page(ev.gfn, ev.type != SELF_E_EV_ACCESS);  // an ACCESS has no record to load
 }
 
 void Aggregator::apply(const Event& ev)
