@@ -6,7 +6,8 @@
 # first events, then the loop). Each copy loads a page word for page events
 # and a shared-page record for faults and KSM events, each on the slot
 # lookup cache's path and on the slot search's: 8 prefetch instructions at
-# least. GCC 12 emits 12; without prefetch.hpp's guard, 4.
+# least. GCC 12 emits exactly 8 (12 while the type switch gave the ACCESS
+# case copies of its own); without prefetch.hpp's guard, 4.
 #   prefetch_kept.sh LIBRARY
 lib=$1
 case $(uname -m) in
