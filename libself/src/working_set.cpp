@@ -30,22 +30,16 @@ const WorkingSet::Block* WorkingSet::find_block(std::uint64_t gfn) const noexcep
     return it == blocks_.end() ? nullptr : it->second.get();
 }
 
-void WorkingSet::on_access(const Event& ev)
+void WorkingSet::on_access_elsewhere(const Event& ev)
 {
     const std::uint64_t bits = ev.arg;
     if (bits == 0)
         return;
-    // The record's 64 pages in one block (they are, but at a block's edge):
-    // its bits go into the pending bitmap as they are, split across two
-    // words when the record does not start on one (a slot's base need not
-    // be a multiple of 64 pages).
     const std::uint64_t offset = ev.gfn & (kBlockPages - 1);
     if (offset + 64 <= kBlockPages) {
-        std::uint64_t* pending = &block(ev.gfn).pending[offset / 64];
-        const unsigned shift = offset % 64;
-        pending[0] |= bits << shift;
-        if (shift != 0)
-            pending[1] |= bits >> (64 - shift);
+        // As on_access() does, once the block is the cached one.
+        block(ev.gfn);
+        on_access(ev);
         return;
     }
     for (std::uint64_t b = bits; b; b &= b - 1) {

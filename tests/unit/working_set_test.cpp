@@ -191,3 +191,27 @@ TEST_CASE("working set: the aggregator and the report carry it per VM")
     CHECK(r.vms[0].working_set.working_set_1 == 2);
     CHECK(r.vms[0].working_set.sampled_pages == 256);
 }
+
+TEST_CASE("working set: records alternating between blocks each mark their own pages")
+{
+    // Every record in another block than the one before: each takes the
+    // path that switches blocks, then the cached block's.
+    WorkingSet ws;
+    constexpr std::uint64_t kBlock = 1ull << 16;
+    const std::uint64_t firsts[] = {5 * kBlock + 64, 2 * kBlock + 130, 5 * kBlock + 640, 2 * kBlock, 9 * kBlock + 7};
+    for (std::uint64_t first : firsts)
+        ws.on_access(access(1, 0, first, 0b101));
+    ws.on_access(access(1, 0, 7 * kBlock, 0));  // marks nothing
+    for (std::uint64_t b : {2ull, 5ull, 7ull, 9ull})
+        ws.on_sample(sample(1, 0, b * kBlock, kBlock));
+    std::uint64_t seen = 0;
+    for (std::uint64_t first : firsts) {
+        CAPTURE(first);
+        CHECK(ws.recency(first) == 0u);
+        CHECK(ws.recency(first + 1) == std::nullopt);
+        CHECK(ws.recency(first + 2) == 0u);
+        seen += 2;
+    }
+    CHECK(ws.summary().working_set_1 == seen);
+    CHECK(ws.summary().sampled_pages == 4 * kBlock);
+}

@@ -60,7 +60,25 @@ public:
     static constexpr unsigned kIdleSamplings = 60;
 
     // An ACCESS record: its pages were accessed in the pass in progress.
-    void on_access(const Event& ev);
+    // Inline for a record in the block used last: a fifth of a stream's
+    // events are ACCESS records, and the call and the slow path's
+    // registers were half of this (callgrind: 51 -> 25 instructions).
+    void on_access(const Event& ev)
+    {
+        const std::uint64_t offset = ev.gfn & (kBlockPages - 1);
+        if ((ev.gfn >> kBlockShift) == cached_index_ && offset + 64 <= kBlockPages) [[likely]] {
+            // The record's bits go into the pending bitmap as they are,
+            // split across two words when the record does not start on
+            // one (a slot's base need not be a multiple of 64 pages).
+            std::uint64_t* pending = &cached_->pending[offset / 64];
+            const unsigned shift = offset % 64;
+            pending[0] |= ev.arg << shift;
+            if (shift != 0)
+                pending[1] |= ev.arg >> (64 - shift);
+            return;
+        }
+        on_access_elsewhere(ev);
+    }
     // A SAMPLE record: the pass looked at [gfn, gfn + arg); with
     // SELF_E_F_SAMPLE_END the pass is done.
     void on_sample(const Event& ev);
@@ -93,6 +111,9 @@ private:
         std::array<std::uint64_t, kBlockPages / 64> pending{};
     };
 
+    // on_access() for a record in another block than the last, or across
+    // a block's end.
+    void on_access_elsewhere(const Event& ev);
     // gfn's block, made on first use. Inline for the block used last.
     Block& block(std::uint64_t gfn);
     [[gnu::noinline]] Block& switch_block(std::uint64_t index);
