@@ -7,11 +7,14 @@
 // than the newest event seen minus a window: an event that late in a lane
 // would have had to wait longer than the window to be published.
 //
-// Events arrive in `incoming_`; sorting merges its runs (stable, so equal
-// timestamps keep the lane's order), up to four at a time, as two pairs
-// and then the pairs' results, onto the end of `sorted_`, which the
-// caller's fn reads in place: each event is copied in once, merged out
-// twice, and moved at most once more when the buffer drops what went out.
+// Events arrive in `incoming_`, a batch of kBatch written by index (push()
+// runs for every drained event); a full batch is sorted in at once and
+// push() says so, for the caller to release. Sorting merges the runs
+// (stable, so equal timestamps keep the lane's order), up to four at a
+// time, as two pairs and then the pairs' results, onto the end of
+// `sorted_`, which the caller's fn reads in place: each event is copied in
+// once, merged out twice, and moved at most once more when the buffer
+// drops what went out.
 // A drain's lanes are a few runs and take one merge. What was held before
 // them is older: only the part of it newer than the oldest incoming event
 // (usually none) is taken back out to merge with them.
