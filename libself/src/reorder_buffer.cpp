@@ -65,7 +65,7 @@ void ReorderBuffer::sort()
     // More runs than one merge takes (many lanes, or many drains between
     // releases): merge them four at a time, buffer to buffer, until they fit.
     while (runs_.size() > max_runs) {
-        scratch_.resize(kBatch);
+        scratch_.resize(kBatch);  // whole: it becomes incoming_ at the swap below
         Event* out = scratch_.data();
         std::size_t merged = 0;
         for (std::size_t i = 0; i < runs_.size(); i += 4) {
