@@ -187,6 +187,59 @@ TEST_CASE("access samples touch the pages of their bitmap", "[aggregator]")
     CHECK(state(agg, 1, 99) == PageState::private_page);
 }
 
+TEST_CASE("faults and access records map never-mapped pages only, keeping the counts and the rest of the word",
+          "[aggregator]")
+{
+    // One page in each state, then touched again: a fault on pages 0-5, an
+    // access record over pages 8-13 set up the same way. The counts are
+    // kept apart from the words, so both are checked.
+    Aggregator agg;
+    add_vms(agg, {1});
+    for (std::uint64_t base : {0, 8}) {
+        apply(agg, {fault(1, 1, base + 1, 0x500 + base, SELF_E_F_WRITE | (1 << SELF_E_F_LEVEL_SHIFT)),  // private, 2M
+                    fault(1, 1, base + 2, 0x600 + base), unmap(1, 2, base + 2),                     // unmapped
+                    fault(1, 1, base + 3, 0x700 + base), merge(1, 2, base + 3, 0x900),              // ksm
+                    fault(1, 1, base + 4, 0x800 + base), merge(1, 2, base + 4, 0x901),
+                    cow_break(1, 3, base + 4, 0x901),                                               // cow_broken
+                    fault(1, 1, base + 5, 0x850 + base), zero_merge(1, 2, base + 5, 0x10)});        // zero
+    }
+    const VmPages& vm = *agg.vm(1);
+    std::vector<PageWord> before;
+    for (std::uint64_t gfn = 0; gfn < 16; ++gfn)
+        before.push_back(vm.word_of(gfn));
+    const std::uint64_t private_before = vm.count(PageState::private_page);
+
+    // 4K faults; a shared page's maps the frame it shares (a read).
+    apply(agg, {fault(1, 10, 0, 0x20), fault(1, 10, 1, 0x21), fault(1, 10, 2, 0x22), fault(1, 10, 3, 0x900, 0),
+                fault(1, 10, 4, 0x23), fault(1, 10, 5, 0x10, 0)});
+    agg.apply(access(1, 10, 8, 0b111111));
+    for (std::uint64_t base : {0, 8}) {
+        CHECK(state(agg, 1, base + 0) == PageState::private_page);  // was untouched
+        CHECK(state(agg, 1, base + 1) == PageState::private_page);
+        CHECK(state(agg, 1, base + 2) == PageState::private_page);  // was unmapped
+        CHECK(state(agg, 1, base + 3) == PageState::ksm);
+        CHECK(state(agg, 1, base + 4) == PageState::cow_broken);
+        CHECK(state(agg, 1, base + 5) == PageState::zero);
+        // An access record changes nothing but the state: level, bucket
+        // and volatile mark stay.
+        for (std::uint64_t gfn = base + 1; gfn < base + 6; ++gfn) {
+            if (gfn == 1)
+                continue;  // a fault sets its level: 4K now
+            CHECK(page_word::with_state(vm.word_of(gfn), PageState::untouched) ==
+                  page_word::with_state(before[gfn], PageState::untouched));
+        }
+    }
+    CHECK(page_word::level(vm.word_of(1)) == 0);
+    CHECK(page_word::level(vm.word_of(9)) == 1);
+    CHECK(vm.count(PageState::private_page) == private_before + 4);
+    CHECK(vm.count(PageState::unmapped) == 0);
+    CHECK(vm.count(PageState::untouched) == 1024 - 12);
+    CHECK(vm.count(PageState::ksm) == 2);
+    CHECK(vm.count(PageState::zero) == 2);
+    CHECK(vm.count(PageState::cow_broken) == 2);
+    CHECK(vm.counters.accessed == 6);
+}
+
 TEST_CASE("sharing within one VM", "[aggregator][ksm]")
 {
     Aggregator agg;
