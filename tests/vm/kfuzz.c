@@ -1221,6 +1221,15 @@ static void op_fork(struct rng *r, struct nl *nl, timer_t timer)
 			pthread_rwlock_init(&maps[i].lock, NULL);
 		}
 		pthread_mutex_init(&targets_lock, NULL);
+		/*
+		 * A netlink socket of its own: on the inherited one, replies the
+		 * child leaves unread would wait for the parent's next requests,
+		 * whose sequence numbers the child's copy reused, and answer them
+		 * (seen: a success for a message to no family).
+		 */
+		nl = malloc(sizeof(*nl));
+		if (!nl || nl_open(nl))
+			_exit(3);
 		for (i = 0; i < 40 && now_ns() < end_ns; i++)
 			one_op(&cr, nl, timer);
 		_exit(0);
