@@ -24,10 +24,11 @@ bool never_mapped_now(PageState s) noexcept
 // mapped now, else unchanged. Computed without a branch (see on_fault()).
 PageState seen_mapped(PageState s) noexcept
 {
-    static_assert(unsigned(PageState::untouched) == 0 && unsigned(PageState::unmapped) == 5);
+    // As a mask: written `never_mapped_now(s) ? private_page : s`, GCC 12
+    // makes it a branch again.
     const auto v = static_cast<unsigned>(s);
-    const unsigned never_mapped = (0x21u >> v) & 1;
-    return static_cast<PageState>(v ^ ((v ^ unsigned(PageState::private_page)) & (0u - never_mapped)));
+    const unsigned to_private = 0u - unsigned{never_mapped_now(s)};
+    return static_cast<PageState>(v ^ ((v ^ unsigned(PageState::private_page)) & to_private));
 }
 
 // The word of @gfn, or nullptr (counted) for a gfn outside the VM's slots.

@@ -220,8 +220,8 @@ TEST_CASE("faults and access records map never-mapped pages only, keeping the co
         CHECK(state(agg, 1, base + 3) == PageState::ksm);
         CHECK(state(agg, 1, base + 4) == PageState::cow_broken);
         CHECK(state(agg, 1, base + 5) == PageState::zero);
-        // An access record changes nothing but the state: level, bucket
-        // and volatile mark stay.
+        // Nothing but the state changes (and a fault's level): bucket and
+        // volatile mark stay.
         for (std::uint64_t gfn = base + 1; gfn < base + 6; ++gfn) {
             if (gfn == 1)
                 continue;  // a fault sets its level: 4K now
