@@ -50,23 +50,45 @@ void ReorderBuffer::sort()
     }
     runs_.push_back({incoming_.data() + begin, incoming_.data() + in_size_});
     run_starts_.clear();
-    for (const Run& r : runs_)
+    merge_in();
+    in_size_ = 0;
+    last_pushed_ = 0;
+}
+
+void ReorderBuffer::add_run(std::span<const Event> run)
+{
+    const Event* begin = run.data();
+    const Event* const end = begin + run.size();
+    for (const Event* e = begin + 1; e < end; ++e)
+        if (e->ts_ns < e[-1].ts_ns) [[unlikely]] {
+            runs_.push_back({begin, e});
+            begin = e;
+        }
+    runs_.push_back({begin, end});
+}
+
+void ReorderBuffer::merge_in()
+{
+    std::size_t total = 0;
+    std::uint64_t oldest = kEnd;
+    for (const Run& r : runs_) {
+        total += static_cast<std::size_t>(r.end - r.begin);
         newest_ = std::max<std::uint64_t>(newest_, r.end[-1].ts_ns);
+        oldest = std::min<std::uint64_t>(oldest, r.begin->ts_ns);
+    }
 
     // Held events newer than the oldest that came in merge with them, as
     // the first run (they came first: ties go to them).
-    std::uint64_t oldest = kEnd;
-    for (const Run& r : runs_)
-        oldest = std::min<std::uint64_t>(oldest, r.begin->ts_ns);
     const auto tail = std::upper_bound(sorted_.begin() + static_cast<std::ptrdiff_t>(head_), sorted_.end(), oldest,
                                        [](std::uint64_t ts, const Event& ev) { return ts < ev.ts_ns; });
     const std::size_t max_runs = tail == sorted_.end() ? 4 : 3;
 
     // More runs than one merge takes (many lanes, or many drains between
     // releases): merge them four at a time, buffer to buffer, until they fit.
-    while (runs_.size() > max_runs) {
-        scratch_.resize(kBatch);  // whole: it becomes incoming_ at the swap below
-        Event* out = scratch_.data();
+    for (std::size_t pass = 0; runs_.size() > max_runs; ++pass) {
+        Events& to = passes_[pass % 2];  // the runs read the other one, or the caller's
+        to.resize(total);
+        Event* out = to.data();
         std::size_t merged = 0;
         for (std::size_t i = 0; i < runs_.size(); i += 4) {
             Event* const end = merge(std::span(runs_).subspan(i, std::min<std::size_t>(4, runs_.size() - i)), out);
@@ -74,22 +96,17 @@ void ReorderBuffer::sort()
             out = end;
         }
         runs_.resize(merged);
-        std::swap(incoming_, scratch_);  // the runs' buffer moves with it
     }
 
     if (tail != sorted_.end()) {
-        scratch_.assign(tail, sorted_.end());
+        tail_.assign(tail, sorted_.end());
         sorted_.erase(tail, sorted_.end());
-        runs_.insert(runs_.begin(), Run{scratch_.data(), scratch_.data() + scratch_.size()});
+        runs_.insert(runs_.begin(), Run{tail_.data(), tail_.data() + tail_.size()});
+        total += tail_.size();
     }
-    std::size_t total = 0;
-    for (const Run& r : runs_)
-        total += static_cast<std::size_t>(r.end - r.begin);
     const std::size_t at = sorted_.size();
     sorted_.resize(at + total);
     merge(runs_, sorted_.data() + at);
-    in_size_ = 0;
-    last_pushed_ = 0;
 }
 
 Event* ReorderBuffer::merge(std::span<const Run> runs, Event* out)

@@ -670,6 +670,37 @@ TEST_CASE("release() applies what is older than the reorder window; later ones w
     CHECK(state(agg, 1, 2) == PageState::untouched);
 }
 
+TEST_CASE("push_runs() takes a drain's lanes as they lie; a late event makes its VM inexact",
+          "[aggregator][order]")
+{
+    AggregatorOptions options;
+    options.reorder_window_ns = 10 * kMs;
+    Aggregator agg(options);
+    add_vms(agg, {1, 2});
+    // The vCPU's lane has the COW break, ksmd's lane the merge before it.
+    const std::vector<Event> vcpu_lane{fault(1, 1 * kMs, 1, 0x500), cow_break(1, 3 * kMs, 1, 0x900)};
+    const std::vector<Event> ksmd_lane{merge(1, 2 * kMs, 1, 0x900, true), merge(1, 2 * kMs + 500, 2, 0x900)};
+    const std::vector<Event> later{fault(2, 30 * kMs, 7, 0x600)};
+    agg.push_runs(std::vector<std::span<const Event>>{vcpu_lane, ksmd_lane, later});
+    CHECK(agg.pending() == 5);
+    agg.release();  // newest 30 ms: up to 20 ms goes
+    CHECK(agg.pending() == 1);
+    CHECK(state(agg, 1, 1) == PageState::cow_broken);
+    CHECK(state(agg, 1, 2) == PageState::ksm);
+    CHECK(state(agg, 2, 7) == PageState::untouched);
+    CHECK(agg.vm(1)->exact);
+
+    const std::vector<Event> late{fault(2, 2 * kMs, 8, 0x601)};  // older than 3 ms, applied already
+    agg.push_runs(std::vector<std::span<const Event>>{late});
+    CHECK(agg.late_events() == 1);
+    CHECK(agg.vm(1)->exact);
+    CHECK_FALSE(agg.vm(2)->exact);
+    CHECK(agg.vm(2)->counters.late_events == 1);
+    agg.flush();
+    CHECK(state(agg, 2, 7) == PageState::private_page);
+    CHECK(state(agg, 2, 8) == PageState::private_page);
+}
+
 TEST_CASE("push() applies what is old enough after a batch, without release()",
           "[aggregator][order]")
 {

@@ -106,7 +106,14 @@ public:
         if (const unsigned pushed = reorder_.push(ev)) [[unlikely]]
             after_push(ev, pushed);
     }
-    // Applies what push() holds that is old enough: call after each drain.
+    // A drain's events at once, each run a lane's in ts order, read where
+    // they lie (RingConsumer::peek_runs()): what push() would do with them
+    // one by one, less the copy. The runs may go away on return.
+    void push_runs(std::span<const std::span<const Event>> runs)
+    {
+        reorder_.push_runs(runs, [this](const Event& ev) { note_late(ev); });
+    }
+    // Applies what push() and push_runs() hold that is old enough: call after each drain.
     // push() also calls it every ReorderBuffer::kBatch events to bound the work.
     void release();
     // Applies what is held that is older than now_ns minus the reorder

@@ -7,14 +7,16 @@
 // than the newest event seen minus a window: an event that late in a lane
 // would have had to wait longer than the window to be published.
 //
-// Events arrive in `incoming_`, a batch of kBatch written by index (push()
-// runs for every drained event); a full batch is sorted in at once and
-// push() says so, for the caller to release. Sorting merges the runs
-// (stable, so equal timestamps keep the lane's order), up to four at a
-// time, as two pairs and then the pairs' results, onto the end of
-// `sorted_`, which the caller's fn reads in place: each event is copied in
-// once, merged out twice, and moved at most once more when the buffer
-// drops what went out.
+// Events come in two ways. push_runs() takes a drain's lanes as they lie
+// in a mapped ring, as sorted runs, and merges them at once: what a
+// consumer that can hold its ring's slots until then uses (Watcher).
+// push() takes one event at a time into `incoming_`, a batch of kBatch
+// written by index; a full batch is sorted in at once and push() says so,
+// for the caller to release. Sorting merges the runs (stable, so equal
+// timestamps keep the lane's order), up to four at a time, as two pairs and
+// then the pairs' results, onto the end of `sorted_`, which the caller's fn
+// reads in place: each event is merged out twice (push() copies it in
+// first), and moved at most once more when the buffer drops what went out.
 // A drain's lanes are a few runs and take one merge. What was held before
 // them is older: only the part of it newer than the oldest incoming event
 // (usually none) is taken back out to merge with them.
@@ -70,6 +72,32 @@ public:
         return pushed;
     }
 
+    // Takes a drain's runs at once, each a lane's events in ts order, and
+    // merges them from where they lie (a mapped ring) into what is held:
+    // what push() costs every event, a copy in, is gone. Runs are taken in
+    // the order given (ties go to the earlier), as push() of one after the
+    // other would; a run whose ts goes back is split there, so a lane out
+    // of order is still sorted right. on_late(const Event&) sees each event
+    // older than one handed out already. The runs may go away on return.
+    template <typename OnLate>
+    void push_runs(std::span<const std::span<const Event>> runs, OnLate&& on_late)
+    {
+        sort();  // what push() took came first
+        runs_.clear();
+        for (const std::span<const Event> run : runs)
+            if (!run.empty())
+                add_run(run);
+        if (runs_.empty())
+            return;
+        // Late events are a run's oldest: a prefix.
+        for (const Run& r : runs_)
+            for (const Event* e = r.begin; e != r.end && e->ts_ns < released_until_; ++e) {
+                ++late_;
+                on_late(*e);
+            }
+        merge_in();
+    }
+
     // fn(std::span<const Event>) with the events older than newest - window
     // (and the oldest beyond max_pending), in ts order, if there are any.
     // fn must not push: the span points into the buffer.
@@ -113,6 +141,11 @@ private:
 
     // Moves what came in, merged, onto the end of sorted_, and finds newest_.
     void sort();
+    // Appends run to runs_, split where its ts goes back.
+    void add_run(std::span<const Event> run);
+    // Merges runs_ (none empty) and the held events newer than their oldest
+    // onto the end of sorted_, and finds newest_.
+    void merge_in();
     // Merges up to four runs (ties: the earlier run first) to out; returns
     // the end of what it wrote.
     Event* merge(std::span<const Run> runs, Event* out);
@@ -156,7 +189,8 @@ private:
     std::uint64_t last_pushed_ = 0;        // ts of incoming_'s last event; 0 when it is empty
     Events sorted_;                        // [head_, end) held, in ts order
     std::size_t head_ = 0;
-    Events scratch_;          // for merging, kept to save allocations
+    Events passes_[2];        // merge_in()'s passes over more than four runs, kept to save allocations
+    Events tail_;             // held events taken back out to merge, likewise
     Events pairs_;            // merge()'s pairs of runs, likewise
     std::vector<Run> runs_;   // sort()'s, kept likewise
     std::uint64_t newest_ = 0;  // the newest ts sorted in
