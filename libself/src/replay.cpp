@@ -22,11 +22,19 @@ ReplayResult replay(RecordReader& reader, Aggregator& aggregator, std::optional<
                 if constexpr (std::is_same_v<T, VmAdded>) {
                     note_vm(it.vm.vm_id);
                 } else if constexpr (std::is_same_v<T, EventBatch>) {
-                    for (const Event& ev : it.events) {
-                        if (!wanted(ev.vm_id))
-                            continue;
-                        aggregator.push(ev);
-                        ++result.events;
+                    if (!only_vm) {
+                        // A drain's lanes one after the other: runs, split
+                        // where the ts goes back.
+                        const std::span<const Event> all(it.events);
+                        aggregator.push_runs(std::span(&all, 1));
+                        result.events += all.size();
+                    } else {
+                        for (const Event& ev : it.events) {
+                            if (!wanted(ev.vm_id))
+                                continue;
+                            aggregator.push(ev);
+                            ++result.events;
+                        }
                     }
                     aggregator.release();
                 } else if constexpr (std::is_same_v<T, SeedStart>) {

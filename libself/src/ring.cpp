@@ -1,5 +1,6 @@
 #include "self_e/ring.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -28,6 +29,35 @@ RingCounters ring_counters(const self_e_ring_view& view) noexcept
         c.lost_records += __atomic_load_n(&p.lost_records, __ATOMIC_ACQUIRE);
     }
     return c;
+}
+
+std::size_t RingConsumer::peek_runs(std::vector<std::span<const Event>>& runs, std::uint64_t max_per_lane)
+{
+    const std::uint64_t lane_size = std::uint64_t{1} << view_.lane_order;
+    peeked_.resize(view_.nr_lanes);
+    std::size_t total = 0;
+    for (std::uint32_t lane = 0; lane < view_.nr_lanes; ++lane) {
+        const std::uint64_t start = self_e_ring_consumer_pos(&view_, lane);
+        std::uint64_t end = start;
+        while (end - start < max_per_lane && self_e_ring_peek(&view_, lane, end))
+            ++end;
+        peeked_[lane] = end;
+        for (std::uint64_t pos = start; pos != end;) {
+            const std::uint64_t n = std::min(end - pos, lane_size - (pos & (lane_size - 1)));
+            runs.emplace_back(self_e_ring_slot(&view_, lane, pos), n);
+            pos += n;
+        }
+        total += end - start;
+    }
+    return total;
+}
+
+void RingConsumer::release_peeked() noexcept
+{
+    for (std::uint32_t lane = 0; lane < peeked_.size(); ++lane)
+        if (peeked_[lane] != self_e_ring_consumer_pos(&view_, lane))
+            self_e_ring_release(&view_, lane, peeked_[lane]);
+    peeked_.clear();
 }
 
 LocalRing::LocalRing(std::uint32_t nr_lanes, std::uint32_t lane_order, std::uint16_t vm_id)

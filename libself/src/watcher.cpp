@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "self_e/error.hpp"
@@ -58,13 +59,19 @@ void Watcher::seed(std::size_t index)
 
 void Watcher::drain()
 {
+    // Every ring's lanes go to the aggregator as they lie, in one merge,
+    // before any slot is given back.
+    runs_.clear();
     for (std::size_t i = 0; i < sessions_.size(); ++i) {
-        sessions_[i].consumer().drain([&](const Event& ev, std::uint32_t) {
-            if (ev.type == SELF_E_EV_VM_DESTROY)
+        const std::size_t first = runs_.size();
+        sessions_[i].consumer().peek_runs(runs_);
+        for (const std::span<const Event> run : std::span(runs_).subspan(first))
+            if (std::ranges::any_of(run, [](const Event& ev) { return ev.type == SELF_E_EV_VM_DESTROY; }))
                 vms_[i].ended = true;
-            aggregator_.push(ev);
-        });
     }
+    aggregator_.push_runs(runs_);
+    for (DeviceSession& session : sessions_)
+        session.consumer().release_peeked();
     aggregator_.release();
 }
 

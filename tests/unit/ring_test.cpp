@@ -279,3 +279,59 @@ TEST_CASE("a local ring refuses dimensions the algorithm cannot work with", "[ri
     REQUIRE_THROWS_AS(LocalRing(1, 25), std::invalid_argument);
     REQUIRE_NOTHROW(LocalRing(1, 1));
 }
+
+TEST_CASE("peek_runs shows each lane's published records where they lie, until release_peeked",
+          "[ring]")
+{
+    LocalRing ring(3, 2);  // lanes of 4 slots
+    const auto& v = ring.view();
+    RingConsumer consumer(v);
+    // Lane 0 starts at slot 3, so its records wrap: two runs.
+    for (std::uint64_t gfn = 0; gfn < 3; ++gfn)
+        REQUIRE(produce(v, 0, fault(gfn)) == 0);
+    consumer.drain([](const Event&, std::uint32_t) {});
+    for (std::uint64_t gfn = 10; gfn < 13; ++gfn)
+        REQUIRE(produce(v, 0, fault(gfn)) == 0);
+    // Lane 1: one record published, one reserved but not committed behind it.
+    REQUIRE(produce(v, 1, fault(20)) == 0);
+    __u64 pos = 0;
+    Event* unpublished = self_e_ring_reserve(&v, 1, 21, &pos);
+    REQUIRE(unpublished);
+    *unpublished = fault(21);
+    // Lane 2: nothing.
+
+    std::vector<std::span<const Event>> runs;
+    REQUIRE(consumer.peek_runs(runs) == 4);
+    const auto gfns = [](std::span<const Event> run) {
+        std::vector<std::uint64_t> out;
+        for (const Event& ev : run)
+            out.push_back(ev.gfn);
+        return out;
+    };
+    REQUIRE(runs.size() == 3);
+    CHECK(gfns(runs[0]) == std::vector<std::uint64_t>{10});
+    CHECK(gfns(runs[1]) == std::vector<std::uint64_t>{11, 12});
+    CHECK(gfns(runs[2]) == std::vector<std::uint64_t>{20});
+    CHECK(runs[0].data() == self_e_ring_slot(&v, 0, 3));  // not copied
+
+    // Until release_peeked() the slots stay the consumer's: the lane is full.
+    REQUIRE(produce(v, 0, fault(13)) == 0);
+    CHECK(produce(v, 0, fault(14)) == -1);
+    CHECK(gfns(runs[1]) == std::vector<std::uint64_t>{11, 12});
+    consumer.release_peeked();
+    CHECK(self_e_ring_consumer_pos(&v, 0) == 6);
+    CHECK(self_e_ring_consumer_pos(&v, 1) == 1);
+    CHECK(self_e_ring_consumer_pos(&v, 2) == 0);
+
+    // What was not peeked comes next; at most max_per_lane a lane.
+    self_e_ring_commit(&v, unpublished, pos);
+    runs.clear();
+    REQUIRE(consumer.peek_runs(runs, 1) == 2);
+    REQUIRE(runs.size() == 2);
+    CHECK(gfns(runs[0]) == std::vector<std::uint64_t>{13});
+    CHECK(gfns(runs[1]) == std::vector<std::uint64_t>{21});
+    consumer.release_peeked();
+    consumer.release_peeked();  // twice: nothing more
+    CHECK(self_e_ring_consumer_pos(&v, 0) == 7);
+    CHECK(self_e_ring_consumer_pos(&v, 1) == 2);
+}

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "self_e/event.hpp"
 #include "self_e_ring.h"
@@ -55,10 +57,20 @@ public:
         return total;
     }
 
+    // The published records of every lane, without copying, appended to
+    // runs in position order: at most two runs a lane (where it wraps), at
+    // most max_per_lane records a lane. The producers leave them alone
+    // until release_peeked(), so a caller can hand a whole drain to one
+    // merge (Aggregator::push_runs). Returns the number of records.
+    std::size_t peek_runs(std::vector<std::span<const Event>>& runs, std::uint64_t max_per_lane = UINT64_MAX);
+    // Gives the slots of what peek_runs() returned last back to the producers.
+    void release_peeked() noexcept;
+
     const self_e_ring_view& view() const noexcept { return view_; }
 
 private:
     self_e_ring_view view_;
+    std::vector<std::uint64_t> peeked_;  // by lane, the position past what peek_runs() returned
 };
 
 // A ring in ordinary memory, laid out as the module lays out a mapped one:

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "self_e/aggregator.hpp"
@@ -71,6 +72,7 @@ private:
     std::vector<DeviceSession> sessions_;  // parallel to vms_
     std::vector<WatchedVm> vms_;
     Aggregator aggregator_;
+    std::vector<std::span<const Event>> runs_;  // drain()'s, kept to save allocations
 };
 
 }  // namespace self_e
