@@ -240,6 +240,77 @@ TEST_CASE("faults and access records map never-mapped pages only, keeping the co
     CHECK(vm.counters.accessed == 6);
 }
 
+TEST_CASE("an access record maps exactly its never-mapped pages, all 64 of them and at a slot's end",
+          "[aggregator]")
+{
+    // Pages 100-163 in states by gfn % 6 (COW-broken words carry a
+    // duration bucket in their high byte, some unmapped ones the volatile
+    // mark: bits beside the state), then a record naming all 64 and
+    // one naming the slot's last 24 pages (its 64-page window leaves the slot).
+    Aggregator agg;
+    add_vms(agg, {1});  // 1024 pages
+    std::vector<Event> setup;
+    const auto set_up = [&](std::uint64_t gfn) {
+        switch (gfn % 6) {
+        case 0: break;  // untouched
+        case 1: setup.push_back(fault(1, 1, gfn, 0x5000 + gfn)); break;
+        case 2:  // unmapped, half of them keeping the volatile mark
+            if (gfn / 6 % 2) {
+                setup.push_back(merge(1, 2, gfn, 0x902));
+                setup.push_back(cow_break(1, 5'000'000, gfn, 0x902));
+            } else {
+                setup.push_back(fault(1, 1, gfn, 0x5000 + gfn));
+            }
+            setup.push_back(unmap(1, 6'000'000, gfn));
+            break;
+        case 3: setup.push_back(merge(1, 2, gfn, 0x900)); break;
+        case 4:
+            setup.push_back(merge(1, 2, gfn, 0x901));
+            setup.push_back(cow_break(1, 5'000'000, gfn, 0x901));
+            break;
+        case 5: setup.push_back(zero_merge(1, 2, gfn, 0x10)); break;
+        }
+    };
+    for (std::uint64_t gfn = 100; gfn < 164; ++gfn)
+        set_up(gfn);
+    for (std::uint64_t gfn = 1000; gfn < 1024; ++gfn)
+        set_up(gfn);
+    agg.apply(std::span<const Event>(setup));
+    const VmPages& vm = *agg.vm(1);
+    REQUIRE(page_word::bucket(vm.word_of(100)) != 0);
+    REQUIRE(page_word::state(vm.word_of(104)) == PageState::unmapped);
+    REQUIRE(page_word::is_volatile(vm.word_of(104)));
+    std::vector<PageWord> before(1024);
+    for (std::uint64_t gfn = 0; gfn < 1024; ++gfn)
+        before[gfn] = vm.word_of(gfn);
+    const auto counts = [&] {
+        std::array<std::uint64_t, kPageStates> c{};
+        for (std::size_t i = 0; i < kPageStates; ++i)
+            c[i] = vm.count(PageState(i));
+        return c;
+    };
+    const auto counts_before = counts();
+
+    agg.apply(access(1, 10, 100, ~std::uint64_t{0}));
+    agg.apply(access(1, 10, 1000, (std::uint64_t{1} << 24) - 1));
+    std::uint64_t became_private = 0;
+    for (std::uint64_t gfn = 0; gfn < 1024; ++gfn) {
+        const bool named = (gfn >= 100 && gfn < 164) || gfn >= 1000;
+        const PageState was = page_word::state(before[gfn]);
+        const bool maps = named && (was == PageState::untouched || was == PageState::unmapped);
+        became_private += maps;
+        INFO("gfn " << gfn);
+        CHECK(vm.word_of(gfn) == (maps ? page_word::with_state(before[gfn], PageState::private_page) : before[gfn]));
+    }
+    CHECK(became_private == 11 + 10 + 4 + 4);
+    auto expected = counts_before;
+    expected[std::size_t(PageState::untouched)] -= 11 + 4;
+    expected[std::size_t(PageState::unmapped)] -= 10 + 4;
+    expected[std::size_t(PageState::private_page)] += became_private;
+    CHECK(counts() == expected);
+    CHECK(vm.counters.accessed == 64 + 24);
+}
+
 TEST_CASE("sharing within one VM", "[aggregator][ksm]")
 {
     Aggregator agg;
