@@ -77,11 +77,18 @@ void ReorderBuffer::merge_in()
         oldest = std::min<std::uint64_t>(oldest, r.begin->ts_ns);
     }
 
+    // Room first, so that a failed allocation drops nothing held: from
+    // where the tail below is taken out, nothing allocates.
+    sorted_.reserve(sorted_.size() + total);
     // Held events newer than the oldest that came in merge with them, as
     // the first run (they came first: ties go to them).
     const auto tail = std::upper_bound(sorted_.begin() + static_cast<std::ptrdiff_t>(head_), sorted_.end(), oldest,
                                        [](std::uint64_t ts, const Event& ev) { return ts < ev.ts_ns; });
-    const std::size_t max_runs = tail == sorted_.end() ? 4 : 3;
+    const auto tail_size = static_cast<std::size_t>(sorted_.end() - tail);
+    tail_.reserve(tail_size);
+    pairs_.reserve(total + tail_size);
+    runs_.reserve(runs_.size() + 1);
+    const std::size_t max_runs = tail_size == 0 ? 4 : 3;
 
     // More runs than one merge takes (many lanes, or many drains between
     // releases): merge them four at a time, buffer to buffer, until they fit.
@@ -98,7 +105,7 @@ void ReorderBuffer::merge_in()
         runs_.resize(merged);
     }
 
-    if (tail != sorted_.end()) {
+    if (tail_size != 0) {
         tail_.assign(tail, sorted_.end());
         sorted_.erase(tail, sorted_.end());
         runs_.insert(runs_.begin(), Run{tail_.data(), tail_.data() + tail_.size()});
