@@ -38,9 +38,7 @@ std::size_t RingConsumer::peek_runs(std::vector<std::span<const Event>>& runs, s
     std::size_t total = 0;
     for (std::uint32_t lane = 0; lane < view_.nr_lanes; ++lane) {
         const std::uint64_t start = self_e_ring_consumer_pos(&view_, lane);
-        std::uint64_t end = start;
-        while (end - start < max_per_lane && self_e_ring_peek(&view_, lane, end))
-            ++end;
+        const std::uint64_t end = published_end(lane, start, max_per_lane);
         peeked_[lane] = end;
         for (std::uint64_t pos = start; pos != end;) {
             const std::uint64_t n = std::min(end - pos, lane_size - (pos & (lane_size - 1)));

@@ -41,17 +41,12 @@ public:
         std::size_t total = 0;
         for (std::uint32_t lane = 0; lane < view_.nr_lanes; ++lane) {
             const std::uint64_t start = self_e_ring_consumer_pos(&view_, lane);
-            std::uint64_t pos = start;
-            while (pos - start < max_per_lane) {
-                const Event* ev = self_e_ring_peek(&view_, lane, pos);
-                if (!ev)
-                    break;
-                fn(*ev, lane);
-                ++pos;
-            }
-            if (pos != start) {
-                self_e_ring_release(&view_, lane, pos);
-                total += pos - start;
+            const std::uint64_t end = published_end(lane, start, max_per_lane);
+            for (std::uint64_t pos = start; pos != end; ++pos)
+                fn(*self_e_ring_slot(&view_, lane, pos), lane);
+            if (end != start) {
+                self_e_ring_release(&view_, lane, end);
+                total += end - start;
             }
         }
         return total;
@@ -69,6 +64,16 @@ public:
     const self_e_ring_view& view() const noexcept { return view_; }
 
 private:
+    // The position past the records published in lane from start on, at
+    // most max_per_lane of them.
+    std::uint64_t published_end(std::uint32_t lane, std::uint64_t start, std::uint64_t max_per_lane) const noexcept
+    {
+        std::uint64_t end = start;
+        while (end - start < max_per_lane && self_e_ring_peek(&view_, lane, end))
+            ++end;
+        return end;
+    }
+
     self_e_ring_view view_;
     std::vector<std::uint64_t> peeked_;  // by lane, the position past what peek_runs() returned
 };
