@@ -421,8 +421,7 @@ void Aggregator::on_fault(VmPages& vm, const Event& ev)
         // left it (a zero page found at seed that was only read, or a leave
         // we did not see). Huge mappings name a frame of their own, not
         // this gfn's: KSM pages are never part of one.
-        const SharedPage* cur = vm.shared_page(ev.gfn);
-        if (cur->pfn != ev.arg) {
+        if (vm.shared_record(ev.gfn).pfn != ev.arg) {
             vm.leave_shared(ev.gfn);
             vm.set_state(*w, PageState::private_page);
             ++vm.counters.fault_leaves;
@@ -456,8 +455,8 @@ void Aggregator::on_merge(VmPages& vm, const Event& ev, bool zero)
     // Only shared pages have an entry: most merges need no lookup. One on
     // another page is overwritten by join_shared() below.
     if (is_shared(page_word::state(*w))) {
-        const SharedPage* cur = vm.shared_page(ev.gfn);
-        if (cur->pfn == ev.arg && cur->zero == zero) {
+        const SharedPage& cur = vm.shared_record(ev.gfn);
+        if (cur.pfn == ev.arg && cur.zero == zero) {
             ++vm.counters.stale;  // the same merge again
             return;
         }
@@ -476,7 +475,7 @@ void Aggregator::on_leave(VmPages& vm, const Event& ev)
     if (!w)
         return;
     const PageState state = page_word::state(*w);
-    const SharedPage* cur = is_shared(state) ? vm.shared_page(ev.gfn) : nullptr;
+    const SharedPage* cur = is_shared(state) ? &vm.shared_record(ev.gfn) : nullptr;
     if (!cur && !never_mapped_now(state)) {
         ++vm.counters.stale;  // private already: a duplicate leave
         return;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,15 @@ public:
     const SharedPage* find(std::uint64_t index) const noexcept
     {
         return const_cast<SharedPageTable*>(this)->find(index);
+    }
+
+    // The record of index, which shares a page now: find() without the
+    // bitmap's test, a line of its own to load, for a caller that knows
+    // from the page's state.
+    SharedPage& record_of_shared(std::uint64_t index) noexcept
+    {
+        assert(find(index));
+        return *record(index);
     }
 
     // Page index shares page now: its record is set, or overwritten.

@@ -179,6 +179,14 @@ public:
                 return s.shared.find(gfn - s.info.base_gfn);
         return nullptr;
     }
+    // The record of gfn, which shares a page now (its state says so) and
+    // whose word was the last looked up (word(), words()), so that its slot
+    // is the cached one: shared_page() without its tests, for the handlers
+    // of page events.
+    SharedPage& shared_record(std::uint64_t gfn) noexcept
+    {
+        return cache_.shared->record_of_shared(gfn - cache_.base_gfn);
+    }
     // gfn, whose word is w (so gfn is in a slot), shares page now: its
     // record is set (one it had is overwritten) and its state is ksm or zero.
     void join_shared(std::uint64_t gfn, PageWord& w, const SharedPage& page)
