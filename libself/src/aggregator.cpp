@@ -536,7 +536,7 @@ void Aggregator::on_migrate(VmPages& vm, const Event& ev)
     const PageWord* w = word_in_slots(vm, ev.gfn);
     if (!w)
         return;
-    SharedPage* cur = page_word::state(*w) == PageState::ksm ? vm.shared_page(ev.gfn) : nullptr;
+    SharedPage* cur = page_word::state(*w) == PageState::ksm ? &vm.shared_record(ev.gfn) : nullptr;
     if (!cur || cur->pfn == ev.arg) {
         ++vm.counters.stale;  // not on a KSM page, or moved already
         return;
@@ -556,8 +556,7 @@ void Aggregator::on_ksm_free(VmPages& vm, const Event& ev)
         return;
     if (page_word::state(*w) != PageState::ksm)
         return;  // it left the page before, as it should
-    const SharedPage* cur = vm.shared_page(ev.gfn);
-    if (cur->pfn != ev.arg)
+    if (vm.shared_record(ev.gfn).pfn != ev.arg)
         return;  // it left that page and shares another now
     // The page is gone, yet we saw no leave: gfn has some private page now.
     vm.leave_shared(ev.gfn);

@@ -21,8 +21,8 @@
 #pragma once
 
 #include <array>
-#include <cassert>
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <vector>

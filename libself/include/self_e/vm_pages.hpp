@@ -164,12 +164,6 @@ public:
 
     // The KSM page (or zero page) gfn shares, and since when; nullptr when
     // gfn is in no slot or shares nothing.
-    SharedPage* shared_page(std::uint64_t gfn) noexcept
-    {
-        if (gfn - cache_.base_gfn >= cache_.npages && !find_word(gfn))
-            return nullptr;
-        return cache_.shared->find(gfn - cache_.base_gfn);
-    }
     const SharedPage* shared_page(std::uint64_t gfn) const noexcept
     {
         if (gfn - cache_.base_gfn < cache_.npages)
